@@ -1,0 +1,193 @@
+import * as fs from "fs";
+import * as path from "path";
+import * as yaml from "js-yaml";
+import {
+    ConfigError, formatIssues, hivedForStack, importLegacy, LegacyFiles, missingSecrets, parseStackConfig,
+    readStackFile, StackConfig, validateHived, VcCapacity,
+} from "../config";
+
+const usage = `usage:
+  openpai validate <Pulumi.stack.yaml>              validate a stack config without the engine
+  openpai hived validate [--strict] [--stack <Pulumi.stack.yaml>] <hived.yaml>
+                                                    validate a hived config (--stack: check node names)
+  openpai hived generate <Pulumi.stack.yaml>        print the hived config the stack deploys
+  openpai import [--stack-name NAME] [--layout layout.yaml] [--config config.yaml]
+                 [--master master.csv --worker worker.csv]
+                                                    print a stack config from legacy OpenPAI files`;
+
+/** Raised for a wrong command line; printed with the usage. */
+class UsageError extends Error {}
+
+interface Io {
+    out: (text: string) => void;
+    err: (text: string) => void;
+}
+
+const processIo: Io = {
+    out: text => process.stdout.write(text.endsWith("\n") ? text : `${text}\n`),
+    err: text => process.stderr.write(text.endsWith("\n") ? text : `${text}\n`),
+};
+
+/** Runs one CLI command; returns the exit code. Never lets a stack trace reach the user. */
+export function run(argv: string[], io: Io = processIo): number {
+    try {
+        return dispatch(argv, io);
+    } catch (err) {
+        if (err instanceof ConfigError) {
+            io.err(err.message);
+        } else if (err instanceof UsageError) {
+            io.err(`openpai: ${err.message}\n${usage}`);
+        } else if ((err as NodeJS.ErrnoException).code === "ENOENT" || (err as NodeJS.ErrnoException).code === "EISDIR") {
+            io.err(`openpai: cannot read ${(err as NodeJS.ErrnoException).path}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : "is a directory"}`);
+        } else {
+            io.err(`openpai: unexpected failure: ${(err as Error).message}${process.env.OPENPAI_DEBUG ? `\n${(err as Error).stack}` : " (set OPENPAI_DEBUG=1 for details)"}`);
+        }
+        return 1;
+    }
+}
+
+function dispatch(argv: string[], io: Io): number {
+    const [command, ...rest] = argv;
+    switch (command) {
+        case "validate":
+            return validateStack(single(rest, "validate"), io);
+        case "hived":
+            if (rest[0] === "validate") {
+                return validateHivedFile(rest.slice(1), io);
+            }
+            if (rest[0] === "generate") {
+                return generate(single(rest.slice(1), "hived generate"), io);
+            }
+            throw new UsageError(`unknown hived command '${rest[0] ?? ""}'`);
+        case "import":
+            return importFiles(rest, io);
+        case "help":
+        case "--help":
+        case "-h":
+            io.out(usage);
+            return 0;
+        default:
+            throw new UsageError(command ? `unknown command '${command}'` : "no command given");
+    }
+}
+
+function single(args: string[], command: string): string {
+    if (args.length !== 1 || args[0].startsWith("-")) {
+        throw new UsageError(`${command} takes exactly one file`);
+    }
+    return args[0];
+}
+
+/** Parses `--flag value` pairs and boolean flags; everything else is positional. */
+function parseFlags(args: string[], valued: string[], booleans: string[]): { flags: Record<string, string | true>; positional: string[] } {
+    const flags: Record<string, string | true> = {};
+    const positional: string[] = [];
+    for (let i = 0; i < args.length; i++) {
+        const arg = args[i];
+        if (valued.includes(arg)) {
+            if (i + 1 >= args.length) {
+                throw new UsageError(`${arg} needs a value`);
+            }
+            flags[arg] = args[++i];
+        } else if (booleans.includes(arg)) {
+            flags[arg] = true;
+        } else if (arg.startsWith("--")) {
+            throw new UsageError(`unknown option ${arg}`);
+        } else {
+            positional.push(arg);
+        }
+    }
+    return { flags, positional };
+}
+
+function loadStack(file: string, requireSecrets: boolean): StackConfig {
+    return parseStackConfig(readStackFile(file), file, { requireSecrets });
+}
+
+function validateStack(file: string, io: Io): number {
+    const stack = loadStack(file, false);
+    const { report } = hivedForStack(stack);
+    for (const w of report.warnings) {
+        io.err(`warning: hived: ${w.path}: ${w.message}`);
+    }
+    const todo = missingSecrets(stack);
+    if (todo.length > 0) {
+        io.err(formatIssues(`${file}: before 'pulumi up'`, todo).replace(/problems? found/, "secret(s) still to set"));
+    }
+    io.out(`${file}: valid (${stack.cluster.mode} mode, ${stack.layout["machine-list"].length} machines)`);
+    io.out(capacityTable(report.capacity));
+    return 0;
+}
+
+function validateHivedFile(args: string[], io: Io): number {
+    const { flags, positional } = parseFlags(args, ["--stack"], ["--strict"]);
+    const file = single(positional, "hived validate");
+    let doc: unknown;
+    try {
+        doc = yaml.load(fs.readFileSync(file, "utf8"));
+    } catch (err) {
+        if (err instanceof yaml.YAMLException) {
+            io.err(`${file}: not valid YAML: ${err.message.split("\n")[0]}`);
+            return 1;
+        }
+        throw err;
+    }
+    const hostnames = typeof flags["--stack"] === "string"
+        ? loadStack(flags["--stack"], false).layout["machine-list"].map(m => m.hostname)
+        : undefined;
+    const report = validateHived(doc, { hostnames });
+    const strict = flags["--strict"] === true;
+    for (const e of report.errors) {
+        io.err(`error: ${e.path}: ${e.message}`);
+    }
+    for (const w of report.warnings) {
+        io.err(`${strict ? "error" : "warning"}: ${w.path}: ${w.message}`);
+    }
+    const failed = report.errors.length + (strict ? report.warnings.length : 0);
+    if (failed > 0) {
+        io.err(`${file}: ${failed} problem${failed === 1 ? "" : "s"}: HiveD would ${report.errors.length > 0 ? "fail to start" : "start, but not as intended"}`);
+        return 1;
+    }
+    io.out(`${file}: valid${report.warnings.length ? ` with ${report.warnings.length} warning(s)` : ""}`);
+    io.out(capacityTable(report.capacity));
+    return 0;
+}
+
+function generate(file: string, io: Io): number {
+    const { config } = hivedForStack(loadStack(file, false));
+    io.out(yaml.dump(config, { lineWidth: 120, noRefs: true }));
+    return 0;
+}
+
+function importFiles(args: string[], io: Io): number {
+    const { flags, positional } = parseFlags(args, ["--layout", "--config", "--master", "--worker", "--stack-name"], []);
+    if (positional.length > 0) {
+        throw new UsageError(`unexpected argument '${positional[0]}'`);
+    }
+    if (Boolean(flags["--master"]) !== Boolean(flags["--worker"])) {
+        throw new UsageError("--master and --worker go together");
+    }
+    const read = (flag: string) => typeof flags[flag] === "string"
+        ? { name: path.basename(flags[flag] as string), text: fs.readFileSync(flags[flag] as string, "utf8") }
+        : undefined;
+    const files: LegacyFiles = { layout: read("--layout"), config: read("--config"), master: read("--master"), worker: read("--worker") };
+    const result = importLegacy(files, typeof flags["--stack-name"] === "string" ? flags["--stack-name"] : undefined);
+    io.out(result.stackYaml);
+    for (const note of result.notes) {
+        io.err(`note: ${note}`);
+    }
+    return 0;
+}
+
+/** A fixed-width table of VC capacity, the same figures the stack exports. */
+export function capacityTable(capacity: VcCapacity[]): string {
+    const rows = capacity.map(c => [c.vc, String(c.gpus), String(c.cpus),
+        Object.entries(c.leafCells).map(([t, n]) => `${n} x ${t}`).join(", ")]);
+    const all = [["VC", "GPUs", "CPUs", "cells"], ...rows];
+    const widths = all[0].map((_, i) => Math.max(...all.map(r => r[i].length)));
+    return all.map(r => r.map((v, i) => v.padEnd(widths[i])).join("  ").trimEnd()).join("\n");
+}
+
+if (require.main === module) {
+    process.exitCode = run(process.argv.slice(2));
+}

@@ -1,0 +1,28 @@
+import { ServicesConfig } from "./schema";
+import { NodeReserve } from "./hived/generate";
+
+/**
+ * Resource requests of the PAI daemons that run on every worker. The hived cells are sized
+ * from what is left, because cells bigger than the free resources leave jobs waiting forever
+ * (an OpenPAI pain point). The service manifests take their requests from this table too.
+ */
+export const workerDaemons = {
+    nvidiaDevicePlugin: { cpu: 0.05, memoryMi: 64, service: undefined },
+    fuseDevicePlugin: { cpu: 0.01, memoryMi: 16, service: undefined },
+    logManager: { cpu: 0.1, memoryMi: 128, service: undefined },
+    nodeExporter: { cpu: 0.1, memoryMi: 128, service: "nodeExporter" },
+    jobExporter: { cpu: 0.1, memoryMi: 256, service: "jobExporter" },
+} as const satisfies Record<string, { cpu: number; memoryMi: number; service: keyof ServicesConfig | undefined }>;
+
+/** Sum of the requests of the daemons enabled for this stack. */
+export function workerReserve(services: ServicesConfig): NodeReserve {
+    let cpu = 0;
+    let memoryMi = 0;
+    for (const daemon of Object.values(workerDaemons)) {
+        if (daemon.service === undefined || services[daemon.service]) {
+            cpu += daemon.cpu;
+            memoryMi += daemon.memoryMi;
+        }
+    }
+    return { cpu: Math.round(cpu * 1000) / 1000, memoryMi };
+}

@@ -1,0 +1,7 @@
+export * from "./errors";
+export * from "./schema";
+export * from "./layout";
+export * from "./stack";
+export * from "./daemons";
+export * from "./hived";
+export * from "./import";

@@ -1,0 +1,49 @@
+import { Layout, Machine, MachineSku } from "./schema";
+
+/** The worker machines of one SKU and how HiveD will cut each of them into cells. */
+export interface WorkerSku {
+    name: string;
+    sku: MachineSku;
+    /** Worker hostnames in layout order (the hived node addresses). */
+    hosts: string[];
+    /** Leaf cells per node: GPUs, or vCPUs for a CPU-only SKU. */
+    cellsPerNode: number;
+    /** What one leaf cell is, for messages and capacity tables. */
+    cellUnit: "GPU" | "vCPU";
+}
+
+export function masterOf(layout: Layout): Machine {
+    return layout["machine-list"].find(m => m["pai-master"])!;
+}
+
+export function workersOf(layout: Layout): Machine[] {
+    return layout["machine-list"].filter(m => m["pai-worker"] && !m["pai-master"]);
+}
+
+/** Worker SKUs in first-seen layout order, so generated configs are stable. */
+export function workerSkus(layout: Layout): Map<string, WorkerSku> {
+    const out = new Map<string, WorkerSku>();
+    for (const worker of workersOf(layout)) {
+        const name = worker["machine-type"];
+        let entry = out.get(name);
+        if (!entry) {
+            const sku = layout["machine-sku"][name];
+            const gpus = sku["computing-device"]?.count;
+            entry = { name, sku, hosts: [], cellsPerNode: gpus ?? sku.cpu.vcore, cellUnit: gpus ? "GPU" : "vCPU" };
+            out.set(name, entry);
+        }
+        entry.hosts.push(worker.hostname);
+    }
+    return out;
+}
+
+const binaryUnits: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50 };
+const decimalUnits: Record<string, number> = { k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15 };
+
+/** Converts a Kubernetes memory quantity (as validated by the layout schema) to MiB. */
+export function quantityToMi(quantity: string): number {
+    const match = /^([0-9.]+)([A-Za-z]*)$/.exec(quantity)!;
+    const unit = match[2];
+    const bytes = Number(match[1]) * (binaryUnits[unit] ?? decimalUnits[unit] ?? 1);
+    return Math.floor(bytes / 2 ** 20);
+}

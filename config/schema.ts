@@ -1,0 +1,153 @@
+import { z } from "zod";
+
+/** OpenPAI's hostname rule (layout schema): lowercase RFC 1123 names, dots allowed. */
+export const hostnamePattern = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+/** A single DNS-1123 label: what Kubernetes object names built from it need. */
+export const dnsLabelPattern = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** SKU names become HiveD cell type names, where a dot separates chain segments. */
+export const skuNamePattern = /^[A-Za-z0-9]([-_A-Za-z0-9]*[A-Za-z0-9])?$/;
+const quantityPattern = /^([0-9]+(\.[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$/;
+const versionPattern = /^v[0-9]+\.[0-9]+\.[0-9]+$/;
+
+const dnsLabel = (what: string) => z.string().max(63).regex(dnsLabelPattern,
+    `${what} must be a lowercase DNS-1123 label (a-z, 0-9, '-', starting and ending alphanumeric)`);
+const hostname = z.string().max(253).regex(hostnamePattern,
+    "hostname must be lowercase RFC 1123 (a-z, 0-9, '-', '.'): Kubernetes uses it as the node name");
+const cidr = z.cidrv4({ message: "must be an IPv4 CIDR such as 10.200.0.0/13" });
+const url = z.string().regex(/^https?:\/\/[^\s/]+/, "must be a URL starting with http:// or https://");
+/** OpenPAI writes booleans in layout.yaml as the strings "true"/"false"; accept both forms. */
+const layoutFlag = z.union([z.boolean(), z.enum(["true", "false"])], {
+    message: "must be true or false",
+}).transform(v => v === true || v === "true");
+const positiveInt = (what: string) => z.number({ message: `${what} must be a number` })
+    .int(`${what} must be a whole number`).positive(`${what} must be at least 1`);
+
+export const registrySchema = z.strictObject({
+    /** Registry host serving the PAI images; docker.io by default. */
+    domain: z.string().min(1).default("docker.io"),
+    /** Repository namespace of the PAI images. */
+    namespace: z.string().min(1).default("openpai"),
+    /** User for a private registry; the password goes in the secret `openpai:registryPassword`. */
+    username: z.string().min(1).optional(),
+});
+
+export const clusterSchema = z.strictObject({
+    name: dnsLabel("cluster.name").default("pai"),
+    mode: z.enum(["kubeadm", "existing"], {
+        message: "must be 'kubeadm' (provision hosts over SSH) or 'existing' (deploy onto a kubeconfig)",
+    }).default("kubeadm"),
+    paiVersion: z.string().regex(versionPattern, "must be an image tag like v1.8.0").default("v1.8.0"),
+    kubernetesVersion: z.string().regex(versionPattern, "must be a Kubernetes release like v1.34.3").default("v1.34.3"),
+    registry: registrySchema.prefault({}),
+    registryMirrors: z.array(url).default([]),
+    aptMirror: url.optional(),
+    podCidr: cidr.default("10.200.0.0/13"),
+    serviceCidr: cidr.default("10.192.0.0/13"),
+    kubeconfigPath: z.string().min(1).optional(),
+    nvidiaDriverBranch: z.string().regex(/^[0-9]{3}$/, "must be a driver branch such as 580").default("580"),
+    portalHost: hostname.optional(),
+});
+
+export const computingDeviceSchema = z.strictObject({
+    type: z.string().regex(/^[a-z0-9.-]+\/[a-z0-9.-]+$/, "must be a Kubernetes extended resource such as nvidia.com/gpu"),
+    model: z.string().min(1).optional(),
+    count: positiveInt("computing-device.count"),
+});
+
+export const machineSkuSchema = z.strictObject({
+    mem: z.string().regex(quantityPattern, "must be a memory quantity such as 60Gi"),
+    cpu: z.strictObject({ vcore: positiveInt("cpu.vcore") }),
+    "computing-device": computingDeviceSchema.optional(),
+});
+
+export const machineSchema = z.strictObject({
+    hostname,
+    hostip: z.ipv4({ message: "must be an IPv4 address such as 10.0.0.11" }),
+    "machine-type": z.string().min(1, "name a key of machine-sku"),
+    "pai-master": layoutFlag.default(false),
+    "pai-worker": layoutFlag.default(false),
+    "pai-storage": layoutFlag.default(false),
+});
+
+export const layoutSchema = z.strictObject({
+    "machine-sku": z.record(z.string().regex(skuNamePattern, "SKU names may use letters, digits, '-' and '_'"),
+        machineSkuSchema),
+    "machine-list": z.array(machineSchema).min(1, "list at least one master and one worker"),
+}).superRefine((layout, ctx) => {
+    const seenHost = new Map<string, number>();
+    const seenIp = new Map<string, number>();
+    const skus = Object.keys(layout["machine-sku"]);
+    layout["machine-list"].forEach((m, i) => {
+        const at = (key: string) => ["machine-list", i, key];
+        if (seenHost.has(m.hostname)) {
+            ctx.addIssue({ code: "custom", path: at("hostname"),
+                message: `duplicate hostname '${m.hostname}' (also machine-list[${seenHost.get(m.hostname)}]): hostnames must be unique` });
+        }
+        seenHost.set(m.hostname, i);
+        if (seenIp.has(m.hostip)) {
+            ctx.addIssue({ code: "custom", path: at("hostip"),
+                message: `duplicate hostip '${m.hostip}' (also machine-list[${seenIp.get(m.hostip)}]): IPs must be unique` });
+        }
+        seenIp.set(m.hostip, i);
+        if (!(m["machine-type"] in layout["machine-sku"])) {
+            ctx.addIssue({ code: "custom", path: at("machine-type"),
+                message: `unknown machine-type '${m["machine-type"]}': use one of ${skus.join(", ") || "(none: add machine-sku entries)"}` });
+        }
+        if (m["pai-master"] && m["pai-worker"]) {
+            ctx.addIssue({ code: "custom", path: at("pai-worker"),
+                message: "the master must not be a worker: set pai-worker to false on the master" });
+        }
+    });
+    const masters = layout["machine-list"].filter(m => m["pai-master"]);
+    if (masters.length !== 1) {
+        ctx.addIssue({ code: "custom", path: ["machine-list"],
+            message: `exactly one machine must have pai-master: true (found ${masters.length}: ${masters.map(m => m.hostname).join(", ") || "none"})` });
+    }
+    if (!layout["machine-list"].some(m => m["pai-worker"] && !m["pai-master"])) {
+        ctx.addIssue({ code: "custom", path: ["machine-list"],
+            message: "at least one machine must have pai-worker: true" });
+    }
+});
+
+export const sshSchema = z.strictObject({
+    user: z.string().min(1).default("ubuntu"),
+    port: z.number().int().min(1).max(65535).default(22),
+    bastion: z.strictObject({
+        host: z.string().min(1),
+        port: z.number().int().min(1).max(65535).default(22),
+        user: z.string().min(1).optional(),
+    }).optional(),
+});
+
+/** A VC's share of one SKU: whole nodes, single GPUs (or vCPUs on CPU-only SKUs), or pinned hosts. */
+export const skuQuotaSchema = z.union([
+    z.number().int("must be a whole number of nodes").min(0, "must not be negative"),
+    z.strictObject({
+        nodes: z.number().int().min(0).default(0),
+        cells: z.number().int().min(0).default(0),
+        pinned: z.array(hostname).default([]),
+    }),
+], { message: "give a number of nodes, or {nodes, cells, pinned}" }).transform(q =>
+    typeof q === "number" ? { nodes: q, cells: 0, pinned: [] as string[] } : q);
+
+export const virtualClustersSchema = z.record(dnsLabel("a virtual cluster name"), z.record(z.string(), skuQuotaSchema));
+
+/** Optional services; OpenPAI's essential services are always deployed. */
+export const servicesSchema = z.strictObject({
+    prometheus: z.boolean().default(true),
+    grafana: z.boolean().default(true),
+    alertManager: z.boolean().default(true),
+    nodeExporter: z.boolean().default(true),
+    jobExporter: z.boolean().default(true),
+    watchdog: z.boolean().default(true),
+    marketplace: z.boolean().default(false),
+});
+
+export type ClusterConfig = z.infer<typeof clusterSchema>;
+export type Layout = z.infer<typeof layoutSchema>;
+export type Machine = z.infer<typeof machineSchema>;
+export type MachineSku = z.infer<typeof machineSkuSchema>;
+export type SshConfig = z.infer<typeof sshSchema>;
+export type SkuQuota = z.infer<typeof skuQuotaSchema>;
+export type VirtualClusters = z.infer<typeof virtualClustersSchema>;
+export type ServicesConfig = z.infer<typeof servicesSchema>;

@@ -1,0 +1,230 @@
+import * as fs from "fs";
+import * as yaml from "js-yaml";
+import { z } from "zod";
+import { ConfigError, ConfigIssue, joinPath } from "./errors";
+import {
+    clusterSchema, layoutSchema, servicesSchema, sshSchema, virtualClustersSchema,
+    ClusterConfig, Layout, ServicesConfig, SshConfig, VirtualClusters,
+} from "./schema";
+import { workerSkus } from "./layout";
+
+/** The Pulumi config namespace of this project (`openpai:<key>`). */
+export const configNamespace = "openpai";
+
+/** Keys that hold credentials: accepted only as Pulumi secrets, never printed. */
+export const secretKeys = ["sshPrivateKey", "sshPassword", "kubeconfig", "registryPassword"] as const;
+
+const knownKeys = ["cluster", "layout", "ssh", "virtualClusters", "hived", "services", "adminUser", ...secretKeys];
+
+/** The whole validated stack configuration, with defaults applied. */
+export interface StackConfig {
+    cluster: ClusterConfig;
+    layout: Layout;
+    ssh: SshConfig;
+    /** VC quotas to generate the hived config from; absent when `hived` is given. */
+    virtualClusters?: VirtualClusters;
+    /** A full hived config passed through as-is (still validated). */
+    hived?: Record<string, unknown>;
+    services: ServicesConfig;
+    /** Name of the PAI administrator; the password is generated. */
+    adminUser: string;
+    /** Which secret keys were provided (their values are never read here). */
+    providedSecrets: Set<string>;
+}
+
+/** What the parser needs to know about one config value besides its value. */
+export interface RawConfigValue {
+    /** Plain value, or undefined for a secret whose ciphertext is not readable here. */
+    value: unknown;
+    /** Whether the value is stored as a Pulumi secret. */
+    secret: boolean;
+}
+
+export interface ParseOptions {
+    /**
+     * Whether missing credentials are errors. The engine needs them; a stack file being
+     * prepared (just imported, say) may not have them yet: they are listed by missingSecrets.
+     */
+    requireSecrets: boolean;
+}
+
+const sections = {
+    cluster: clusterSchema.prefault({}),
+    layout: layoutSchema,
+    ssh: sshSchema.prefault({}),
+    virtualClusters: virtualClustersSchema.optional(),
+    hived: z.record(z.string(), z.unknown()).optional(),
+    services: servicesSchema.prefault({}),
+    adminUser: z.string().regex(/^[a-z0-9_-]{3,32}$/, "must be 3-32 characters of a-z, 0-9, '_' or '-'").default("admin"),
+};
+
+/**
+ * Validates the `openpai:*` config of a stack: every section, the cross-field rules, and that
+ * credentials are secrets. Throws one ConfigError listing every problem at once.
+ */
+export function parseStackConfig(raw: Record<string, RawConfigValue>, source = "stack config",
+                                 options: ParseOptions = { requireSecrets: true }): StackConfig {
+    const issues: ConfigIssue[] = [];
+    for (const key of Object.keys(raw)) {
+        if (!knownKeys.includes(key)) {
+            issues.push({ path: key, message: `unknown key openpai:${key}: known keys are ${knownKeys.join(", ")}` });
+        }
+    }
+    const parsed: Record<string, unknown> = {};
+    for (const [key, schema] of Object.entries(sections)) {
+        const result = (schema as z.ZodType).safeParse(decodeObject(raw[key]?.value));
+        if (result.success) {
+            parsed[key] = result.data;
+        } else {
+            for (const issue of result.error.issues) {
+                issues.push({ path: joinPath([key, ...issue.path]), message: describeIssue(issue) });
+            }
+        }
+    }
+    for (const key of secretKeys) {
+        if (raw[key] !== undefined && !raw[key].secret) {
+            issues.push({ path: key, message: `must be a secret: run 'pulumi config set --secret ${configNamespace}:${key} ...' (and rotate it, it was stored in plain text)` });
+        }
+    }
+    const providedSecrets = new Set(secretKeys.filter(k => raw[k] !== undefined));
+    if (issues.length === 0) {
+        const config = { ...parsed, providedSecrets } as unknown as StackConfig;
+        issues.push(...crossCheck(config).filter(i => options.requireSecrets || !isSecretReminder(i)));
+        if (issues.length === 0) {
+            return config;
+        }
+    }
+    throw new ConfigError(source, issues);
+}
+
+/** Pulumi hands object-typed config to programs as JSON text. */
+function decodeObject(value: unknown): unknown {
+    if (typeof value === "string" && /^\s*[[{]/.test(value)) {
+        try {
+            return JSON.parse(value);
+        } catch {
+            return value;
+        }
+    }
+    return value;
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+    if (issue.code === "unrecognized_keys") {
+        return `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map(k => `'${k}'`).join(", ")}: check the spelling and the indentation`;
+    }
+    if (issue.code === "invalid_type" && issue.input === undefined) {
+        return "is required";
+    }
+    return issue.message;
+}
+
+function isSecretReminder(issue: ConfigIssue): boolean {
+    return (secretKeys as readonly string[]).includes(issue.path) && issue.message.includes("pulumi config set --secret");
+}
+
+/** Credentials the stack still needs before `pulumi up`, as the commands that set them. */
+export function missingSecrets(config: StackConfig): ConfigIssue[] {
+    return crossCheck(config).filter(isSecretReminder);
+}
+
+function crossCheck(config: StackConfig): ConfigIssue[] {
+    const issues: ConfigIssue[] = [];
+    const { cluster, layout, virtualClusters, hived, providedSecrets } = config;
+    if (virtualClusters && hived) {
+        issues.push({ path: "hived", message: "give either virtualClusters (quotas to generate from) or a full hived config, not both" });
+    }
+    if (cidrsOverlap(cluster.podCidr, cluster.serviceCidr)) {
+        issues.push({ path: "cluster.serviceCidr", message: `overlaps cluster.podCidr ${cluster.podCidr}: choose disjoint ranges` });
+    }
+    if (cluster.mode === "kubeadm" && !providedSecrets.has("sshPrivateKey") && !providedSecrets.has("sshPassword")) {
+        issues.push({ path: "sshPrivateKey", message: "kubeadm mode provisions hosts over SSH: run 'pulumi config set --secret openpai:sshPrivateKey < ~/.ssh/id_ed25519'" });
+    }
+    if (cluster.mode === "existing" && !providedSecrets.has("kubeconfig") && !cluster.kubeconfigPath) {
+        issues.push({ path: "kubeconfig", message: "existing mode needs the cluster's kubeconfig: set cluster.kubeconfigPath, or run 'pulumi config set --secret openpai:kubeconfig < kubeconfig'" });
+    }
+    if (cluster.registry.username && !providedSecrets.has("registryPassword")) {
+        issues.push({ path: "registryPassword", message: "cluster.registry.username is set: also run 'pulumi config set --secret openpai:registryPassword ...'" });
+    }
+    if (virtualClusters) {
+        issues.push(...checkQuotas(layout, virtualClusters));
+    }
+    return issues;
+}
+
+/** Friendlier, SKU-level capacity errors before the hived validator's chain-level ones. */
+function checkQuotas(layout: Layout, vcs: VirtualClusters): ConfigIssue[] {
+    const issues: ConfigIssue[] = [];
+    const skus = workerSkus(layout);
+    const pinnedBy = new Map<string, string>();
+    const demand = new Map<string, number>();
+    for (const [vc, quota] of Object.entries(vcs)) {
+        for (const [skuName, q] of Object.entries(quota)) {
+            const path = `virtualClusters.${vc}.${skuName}`;
+            const sku = skus.get(skuName);
+            if (!sku) {
+                issues.push({ path, message: `no worker has machine-type '${skuName}': use one of ${[...skus.keys()].join(", ")}` });
+                continue;
+            }
+            q.pinned.forEach((host, i) => {
+                if (!sku.hosts.includes(host)) {
+                    issues.push({ path: `${path}.pinned[${i}]`, message: `'${host}' is not a worker of machine-type ${skuName}` });
+                } else if (pinnedBy.has(host)) {
+                    issues.push({ path: `${path}.pinned[${i}]`, message: `'${host}' is already pinned to VC ${pinnedBy.get(host)}: a node can be pinned to one VC only` });
+                } else {
+                    pinnedBy.set(host, vc);
+                }
+            });
+            const cells = (q.nodes + q.pinned.length) * sku.cellsPerNode + q.cells;
+            demand.set(skuName, (demand.get(skuName) ?? 0) + cells);
+        }
+    }
+    for (const [skuName, cells] of demand) {
+        const sku = skus.get(skuName)!;
+        const available = sku.hosts.length * sku.cellsPerNode;
+        if (cells > available) {
+            issues.push({ path: "virtualClusters", message: `VCs ask for ${cells} ${sku.cellUnit}s of machine-type ${skuName} but the layout has ${available} (${sku.hosts.length} workers x ${sku.cellsPerNode}): lower the quotas or add workers` });
+        }
+    }
+    return issues;
+}
+
+function cidrsOverlap(a: string, b: string): boolean {
+    const range = (c: string): [number, number] => {
+        const [ip, bits] = c.split("/");
+        const base = ip.split(".").reduce((acc, o) => acc * 256 + Number(o), 0);
+        const size = 2 ** (32 - Number(bits));
+        const start = Math.floor(base / size) * size;
+        return [start, start + size - 1];
+    };
+    const [a0, a1] = range(a);
+    const [b0, b1] = range(b);
+    return a0 <= b1 && b0 <= a1;
+}
+
+/**
+ * Reads a `Pulumi.<stack>.yaml` file. Secure values (`{secure: ...}`) count as secrets whose
+ * value is not needed for validation.
+ */
+export function readStackFile(path: string): Record<string, RawConfigValue> {
+    let doc: unknown;
+    try {
+        doc = yaml.load(fs.readFileSync(path, "utf8"));
+    } catch (err) {
+        throw new ConfigError(path, [{ path: "", message: `cannot read it as YAML: ${(err as Error).message.split("\n")[0]}` }]);
+    }
+    const config = (doc as { config?: Record<string, unknown> } | null)?.config;
+    if (!config || typeof config !== "object") {
+        throw new ConfigError(path, [{ path: "config", message: "no 'config:' section: is this a Pulumi.<stack>.yaml file?" }]);
+    }
+    const raw: Record<string, RawConfigValue> = {};
+    for (const [fullKey, value] of Object.entries(config)) {
+        const [ns, key] = fullKey.includes(":") ? fullKey.split(":", 2) : [configNamespace, fullKey];
+        if (ns !== configNamespace) {
+            continue;
+        }
+        const secure = typeof value === "object" && value !== null && "secure" in value;
+        raw[key] = { value: secure ? undefined : value, secret: secure };
+    }
+    return raw;
+}

@@ -1,0 +1,11 @@
+import { OpenPaiCluster } from "./components/cluster";
+import { loadStackConfig } from "./config/pulumi";
+
+const config = loadStackConfig();
+const cluster = new OpenPaiCluster(config.cluster.name, { config });
+
+export const portalUrl = cluster.portalUrl;
+export const adminUser = cluster.adminUser;
+export const adminPassword = cluster.adminPassword;
+export const virtualClusters = cluster.virtualClusters;
+export const versions = cluster.versions;
