@@ -1,7 +1,7 @@
 import * as yaml from "js-yaml";
 import { ConfigError, ConfigIssue, joinPath } from "./errors";
 import { layoutSchema } from "./schema";
-import { configNamespace } from "./stack";
+import { configNamespace, describeIssue } from "./stack";
 
 /** Legacy OpenPAI inputs, as file name + text so errors can name the file. */
 export interface LegacyFiles {
@@ -129,12 +129,10 @@ function normalizeLayout(raw: unknown, fileName: string, issues: ConfigIssue[]):
             return out;
         }),
     } : layout;
-    const result = layoutSchema.safeParse(normalized);
+    const result = layoutSchema.safeParse(normalized, { reportInput: true });
     if (!result.success) {
         for (const issue of result.error.issues) {
-            issues.push({ path: `${fileName}: ${joinPath(issue.path)}`, message: issue.code === "unrecognized_keys"
-                ? `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.join(", ")}: remove ${issue.keys.length > 1 ? "them" : "it"} or fix the spelling`
-                : issue.code === "invalid_type" && issue.input === undefined ? "is required" : issue.message });
+            issues.push({ path: `${fileName}: ${joinPath(issue.path)}`, message: describeIssue(issue) });
         }
     }
     return normalized;

@@ -72,7 +72,7 @@ export function parseStackConfig(raw: Record<string, RawConfigValue>, source = "
     }
     const parsed: Record<string, unknown> = {};
     for (const [key, schema] of Object.entries(sections)) {
-        const result = (schema as z.ZodType).safeParse(decodeObject(raw[key]?.value));
+        const result = (schema as z.ZodType).safeParse(decodeObject(raw[key]?.value), { reportInput: true });
         if (result.success) {
             parsed[key] = result.data;
         } else {
@@ -109,12 +109,16 @@ function decodeObject(value: unknown): unknown {
     return value;
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
+/** One line per zod issue, in the user's terms: the unknown key, the missing field, the bad value. */
+export function describeIssue(issue: z.core.$ZodIssue): string {
     if (issue.code === "unrecognized_keys") {
         return `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map(k => `'${k}'`).join(", ")}: check the spelling and the indentation`;
     }
     if (issue.code === "invalid_type" && issue.input === undefined) {
         return "is required";
+    }
+    if (issue.code === "invalid_key") {
+        return issue.issues.map(i => i.message).join("; ");
     }
     return issue.message;
 }

@@ -1,0 +1,29 @@
+import { RawConfigValue } from "../../config";
+
+/** A valid layout: one master and `workers` 8-GPU workers. */
+export function layout(workers = 2): any {
+    return {
+        "machine-sku": {
+            "master-machine": { mem: "64Gi", cpu: { vcore: 16 } },
+            "gpu-machine": { mem: "512Gi", cpu: { vcore: 64 }, "computing-device": { type: "nvidia.com/gpu", model: "A100", count: 8 } },
+        },
+        "machine-list": [
+            { hostname: "pai-master", hostip: "10.0.0.10", "machine-type": "master-machine", "pai-master": true },
+            ...Array.from({ length: workers }, (_, i) => ({
+                hostname: `pai-worker-${i}`, hostip: `10.0.${1 + Math.floor(i / 250)}.${(i % 250) + 1}`, "machine-type": "gpu-machine", "pai-worker": true,
+            })),
+        ],
+    };
+}
+
+/** Raw stack config values as the engine would hand them over (secrets marked, values hidden). */
+export function rawStack(values: Record<string, unknown>, secrets: string[] = ["sshPrivateKey"]): Record<string, RawConfigValue> {
+    const raw: Record<string, RawConfigValue> = {};
+    for (const [k, v] of Object.entries(values)) {
+        raw[k] = { value: v, secret: false };
+    }
+    for (const k of secrets) {
+        raw[k] = { value: undefined, secret: true };
+    }
+    return raw;
+}
