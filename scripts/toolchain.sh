@@ -1,41 +1,32 @@
 #!/usr/bin/env bash
 # Builds the Pulumi engine toolchain (CLI, Node.js language host, provider plugins) from Go
 # modules, because the official installer's downloads are not reachable here.
-# Binaries are cached per version set; a second run only checks them.
-# Usage: scripts/toolchain.sh        (last stdout line: the bin directory to put on PATH)
+# Each binary is cached under a key of its own inputs, so editing one rebuilds only that one;
+# a second run only checks the cache.
+# Usage: scripts/toolchain.sh        (the last stdout line is the bin directory to put on PATH)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=scripts/toolchain.versions
+# shellcheck source=toolchain.versions
 source "$here/toolchain.versions"
 
 log() { printf '[toolchain %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
+cache_root="${OPENPAI_TOOLCHAIN_CACHE:-$HOME/.cache/openpai-toolchain}"
+
 if [[ -z "${OPENPAI_TOOLCHAIN_FORCE_BUILD:-}" ]] && command -v pulumi >/dev/null 2>&1 \
-  && [[ "$(command -v pulumi)" != "${OPENPAI_TOOLCHAIN_CACHE:-$HOME/.cache/openpai-toolchain}"/* ]]; then
-  log "using the pulumi already on PATH: $(command -v pulumi) ($(pulumi version))"
+  && [[ "$(command -v pulumi)" != "$cache_root"/* ]]; then
+  log "using the pulumi already on PATH: $(command -v pulumi) ($(pulumi version)); it installs its own plugins"
   dirname "$(command -v pulumi)"
   exit 0
 fi
 
-cache_root="${OPENPAI_TOOLCHAIN_CACHE:-$HOME/.cache/openpai-toolchain}"
-key="$(cat "$here/toolchain.versions" "$here/toolchain.sh" "$here"/toolchain/*/go.mod "$here"/toolchain/*/*.go 2>/dev/null | sha256sum | cut -c1-12)"
-bin="$cache_root/$key/bin"
-work="$cache_root/build"
-mkdir -p "$bin" "$work"
-
 export CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS="-trimpath -mod=mod"
-
-timed() {
-  local name="$1"; shift
-  local start=$SECONDS
-  log "building $name"
-  "$@"
-  log "built $name in $((SECONDS - start))s"
-}
+work="$cache_root/build"
+mkdir -p "$work"
 
 build_cli() {
-  local dir="$work/pulumi-cli"
+  local out="$1" dir="$work/pulumi-cli"
   rm -rf "$dir" && mkdir -p "$dir" && cd "$dir"
   cat >go.mod <<EOF
 module openpai.local/toolchain/pulumi
@@ -44,23 +35,15 @@ go 1.26
 
 replace github.com/atotto/clipboard => ${CLIPBOARD_FORK/@/ }
 EOF
+  # pkg/v3 replaces sdk/v3 with a local path upstream: require both at the same tag instead.
   go get "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi@$PULUMI_VERSION" "github.com/pulumi/pulumi/sdk/v3@$PULUMI_VERSION"
   go build -tags osusergo,grpcnotrace \
     -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" \
-    -o "$bin/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
-}
-
-build_language_host() {
-  # Our own Node.js language host (scripts/toolchain/language-nodejs): the upstream one
-  # is a separate module that the module proxy here does not serve.
-  cd "$here/toolchain/language-nodejs"
-  go build -ldflags "-s -w -X main.version=$PULUMI_VERSION" -o "$bin/pulumi-language-nodejs" .
+    -o "$out" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
 }
 
 build_kubernetes_provider() {
-  local module="github.com/pulumi/pulumi-kubernetes/provider/v4"
-  local dir="$work/pulumi-kubernetes"
-  local src
+  local out="$1" module="github.com/pulumi/pulumi-kubernetes/provider/v4" dir="$work/pulumi-kubernetes" src
   src="$(cd "$work" && go mod download -json "$module@$PULUMI_KUBERNETES_PROVIDER_VERSION" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')"
   rm -rf "$dir" && cp -r "$src" "$dir" && chmod -R u+w "$dir" && cd "$dir"
   # The module replaces its SDK with ../sdk, which is not in the module zip.
@@ -69,18 +52,55 @@ build_kubernetes_provider() {
   # schema-embed.json and terraform-mapping-embed.json are git-ignored upstream: generate them.
   (cd cmd/pulumi-resource-kubernetes && VERSION="$PULUMI_KUBERNETES_RELEASE" go generate)
   go build -ldflags "-s -w -X $module/pkg/version.Version=$PULUMI_KUBERNETES_RELEASE" \
-    -o "$bin/pulumi-resource-kubernetes" ./cmd/pulumi-resource-kubernetes
+    -o "$out" ./cmd/pulumi-resource-kubernetes
 }
 
-want=(pulumi pulumi-language-nodejs pulumi-resource-kubernetes)
-builders=(build_cli build_language_host build_kubernetes_provider)
+# The upstream Node.js language host and random provider are modules the module proxy here
+# does not serve (403 for every version): scripts/toolchain/ holds our implementations.
+build_language_host() {
+  cd "$here/toolchain/language-nodejs"
+  go build -ldflags "-s -w -X main.version=$PULUMI_VERSION" -o "$1" .
+}
+
+build_random_provider() {
+  cd "$here/toolchain/provider-random"
+  go build -ldflags "-s -w -X main.version=$PULUMI_RANDOM_VERSION" -o "$1" .
+}
+
+source_key() {
+  cat "$here/toolchain/$1"/go.* "$here/toolchain/$1"/*.go | sha256sum | cut -c1-12
+}
+
+# name | builder | cache key (changes whenever the binary's inputs change)
+components=(
+  "pulumi-language-nodejs|build_language_host|$PULUMI_VERSION-$(source_key language-nodejs)"
+  "pulumi-resource-random|build_random_provider|$PULUMI_RANDOM_VERSION-$(source_key provider-random)"
+  "pulumi|build_cli|$PULUMI_VERSION"
+  "pulumi-resource-kubernetes|build_kubernetes_provider|$PULUMI_KUBERNETES_PROVIDER_VERSION-$PULUMI_KUBERNETES_SDK_VERSION"
+)
+
 total_start=$SECONDS
-for i in "${!want[@]}"; do
-  if [[ -x "$bin/${want[$i]}" ]]; then
-    log "cached: ${want[$i]}"
+links=()
+for entry in "${components[@]}"; do
+  IFS='|' read -r name builder key <<<"$entry"
+  binary="$cache_root/$name/$key/$name"
+  if [[ -x "$binary" ]]; then
+    log "cached: $name ($key)"
   else
-    (timed "${want[$i]}" "${builders[$i]}")
+    start=$SECONDS
+    log "building $name ($key): this takes minutes on a cold cache"
+    mkdir -p "$(dirname "$binary")"
+    ("$builder" "$binary.tmp") >&2
+    mv "$binary.tmp" "$binary"
+    log "built $name in $((SECONDS - start))s"
   fi
+  links+=("$binary")
 done
-log "toolchain ready in $((SECONDS - total_start))s: $bin"
+
+bin="$cache_root/bin-$(printf '%s\n' "${links[@]}" | sha256sum | cut -c1-12)"
+mkdir -p "$bin"
+for binary in "${links[@]}"; do
+  ln -sfn "$binary" "$bin/$(basename "$binary")"
+done
+log "toolchain ready in $((SECONDS - total_start))s"
 echo "$bin"

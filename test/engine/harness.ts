@@ -1,0 +1,159 @@
+import { execFileSync, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as yaml from "js-yaml";
+
+export const projectRoot = path.join(__dirname, "..", "..", "..");
+
+/** Bin directory of the engine toolchain: built (or found in the cache) by scripts/toolchain.sh. */
+export function toolchainBin(): string {
+    if (process.env.OPENPAI_TOOLCHAIN_BIN) {
+        return process.env.OPENPAI_TOOLCHAIN_BIN;
+    }
+    const out = execFileSync("bash", [path.join(projectRoot, "scripts", "toolchain.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+    const bin = out.trim().split("\n").pop()!;
+    process.env.OPENPAI_TOOLCHAIN_BIN = bin;
+    return bin;
+}
+
+export interface CommandResult {
+    code: number;
+    stdout: string;
+    stderr: string;
+    ms: number;
+}
+
+/** What a Pulumi run of this project needs from the checkout; linked, so tests run the real code. */
+const projectEntries = ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "components", "config", "node_modules"];
+
+/**
+ * A Pulumi workspace for tests: a local file backend in a temp dir, a fixed passphrase, no
+ * update checks and no plugin downloads. The project runs from a temp directory linking the
+ * checkout's sources, because the engine writes stack files next to Pulumi.yaml.
+ */
+export class Engine {
+    readonly dir: string;
+    readonly project: string;
+    readonly env: NodeJS.ProcessEnv;
+
+    constructor() {
+        this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "openpai-engine-"));
+        fs.mkdirSync(path.join(this.dir, "state"));
+        this.project = path.join(this.dir, "project");
+        fs.mkdirSync(this.project);
+        for (const entry of projectEntries) {
+            fs.symlinkSync(path.join(projectRoot, entry), path.join(this.project, entry));
+        }
+        this.env = {
+            ...process.env,
+            PATH: `${toolchainBin()}${path.delimiter}${process.env.PATH}`,
+            PULUMI_BACKEND_URL: `file://${path.join(this.dir, "state")}`,
+            PULUMI_CONFIG_PASSPHRASE: "openpai-engine-tests",
+            PULUMI_SKIP_UPDATE_CHECK: "true",
+            PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+            PULUMI_HOME: path.join(this.dir, "home"),
+        };
+    }
+
+    /** Runs `pulumi <args>` in the test project directory. */
+    pulumi(args: string[], input?: string): CommandResult {
+        const started = Date.now();
+        const r = spawnSync("pulumi", [...args, "--non-interactive"], {
+            cwd: this.project, env: this.env, encoding: "utf8", input, maxBuffer: 1 << 30,
+        });
+        return { code: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? "", ms: Date.now() - started };
+    }
+
+    /** Creates a stack with this config (secrets set through the engine, so stored encrypted). */
+    stack(name: string, config: Record<string, unknown>, secrets: Record<string, string> = {}): Stack {
+        const file = path.join(this.project, `Pulumi.${name}.yaml`);
+        fs.writeFileSync(file, yaml.dump({ config }));
+        must(this.pulumi(["stack", "init", name]));
+        const stack = new Stack(this, name);
+        for (const [key, value] of Object.entries(secrets)) {
+            must(stack.run(["config", "set", "--secret", key], value));
+        }
+        return stack;
+    }
+
+    cleanup(): void {
+        fs.rmSync(this.dir, { recursive: true, force: true });
+    }
+}
+
+export class Stack {
+    constructor(readonly engine: Engine, readonly name: string) {}
+
+    run(args: string[], input?: string): CommandResult {
+        return this.engine.pulumi([...args, "--stack", this.name], input);
+    }
+
+    /** `pulumi preview --json`, parsed; fails the test with the engine's output when it fails. */
+    preview(extra: string[] = []): { result: PreviewJson; raw: CommandResult } {
+        const raw = this.run(["preview", "--json", ...extra]);
+        let result: PreviewJson;
+        try {
+            result = JSON.parse(raw.stdout);
+        } catch {
+            throw new Error(`pulumi preview printed no JSON (exit ${raw.code}):\n${raw.stdout}\n${raw.stderr}`);
+        }
+        return { result, raw };
+    }
+}
+
+export interface PreviewStep {
+    op: string;
+    urn: string;
+    newState?: { type: string; inputs?: Record<string, unknown>; outputs?: Record<string, unknown> };
+}
+
+export interface PreviewJson {
+    config: Record<string, string>;
+    steps: PreviewStep[];
+    diagnostics?: { message: string; severity: string }[];
+    changeSummary?: Record<string, number>;
+}
+
+export function must(r: CommandResult): CommandResult {
+    if (r.code !== 0) {
+        throw new Error(`command failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+    }
+    return r;
+}
+
+/** Count of planned steps per resource type. */
+export function countByType(steps: PreviewStep[]): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const step of steps) {
+        const type = step.newState?.type ?? step.urn.split("::")[2];
+        counts[type] = (counts[type] ?? 0) + 1;
+    }
+    return counts;
+}
+
+/** The dev stack's config with its layout replaced by one of `workers` GPU workers. */
+export function configWithWorkers(workers: number): Record<string, unknown> {
+    const dev = yaml.load(fs.readFileSync(path.join(projectRoot, "Pulumi.dev.yaml"), "utf8")) as { config: Record<string, unknown> };
+    const layout = dev.config["openpai:layout"] as { "machine-list": Record<string, unknown>[] };
+    const master = layout["machine-list"][0];
+    layout["machine-list"] = [master, ...Array.from({ length: workers }, (_, i) => ({
+        hostname: `pai-worker-${i}`, hostip: `10.${11 + Math.floor(i / 250)}.0.${(i % 250) + 1}`, "machine-type": "gpu-machine", "pai-worker": true,
+    }))];
+    const config = { ...dev.config };
+    delete config["openpai:virtualClusters"];
+    return config;
+}
+
+export function devConfig(): Record<string, unknown> {
+    return (yaml.load(fs.readFileSync(path.join(projectRoot, "Pulumi.dev.yaml"), "utf8")) as { config: Record<string, unknown> }).config;
+}
+
+/** A throwaway SSH private key in OpenSSH format (the engine tests never connect with it). */
+export function testPrivateKey(dir: string): string {
+    const file = path.join(dir, "id_ed25519");
+    if (!fs.existsSync(file)) {
+        execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "openpai-engine-test", "-f", file]);
+    }
+    return fs.readFileSync(file, "utf8");
+}

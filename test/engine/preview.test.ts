@@ -1,0 +1,52 @@
+import * as assert from "assert";
+import { configWithWorkers, countByType, devConfig, Engine, must, testPrivateKey } from "./harness";
+
+describe("pulumi preview through the real engine", function () {
+    this.timeout(20 * 60 * 1000);
+    let engine: Engine;
+    let key: string;
+
+    before(() => {
+        engine = new Engine();
+        key = testPrivateKey(engine.dir);
+    });
+    after(() => engine?.cleanup());
+
+    it("previews the dev stack: expected resources, secrets as secrets, no errors or plugin warnings", () => {
+        const stack = engine.stack("dev", devConfig(), { "openpai:sshPrivateKey": key });
+        const { result, raw } = stack.preview();
+        assert.strictEqual(raw.code, 0, raw.stderr);
+        const counts = countByType(result.steps);
+        assert.strictEqual(counts["pulumi:pulumi:Stack"], 1);
+        assert.strictEqual(counts["openpai:index:Cluster"], 1);
+        assert.strictEqual(counts["random:index/randomPassword:RandomPassword"], 1);
+        assert.ok(result.steps.every(s => s.op === "create"));
+        assert.strictEqual(result.config["openpai:sshPrivateKey"], "[secret]");
+        assert.ok(!raw.stdout.includes("BEGIN OPENSSH PRIVATE KEY") && !raw.stderr.includes("BEGIN OPENSSH PRIVATE KEY"), "the key leaked");
+        const errors = (result.diagnostics ?? []).filter(d => d.severity === "error");
+        assert.deepStrictEqual(errors, []);
+        assert.doesNotMatch(raw.stderr, /missing|could not find|no resource plugin/i);
+    });
+
+    it("refuses bad config with the field path, no stack trace, and nothing planned", () => {
+        const config = devConfig();
+        const layout = config["openpai:layout"] as { "machine-list": { hostip: string }[] };
+        layout["machine-list"][2].hostip = "10.10.0.300";
+        const stack = engine.stack("bad", config, { "openpai:sshPrivateKey": key });
+        const r = stack.run(["preview"]);
+        assert.notStrictEqual(r.code, 0);
+        const output = r.stdout + r.stderr;
+        assert.match(output, /layout\.machine-list\[2\]\.hostip: must be an IPv4 address/);
+        assert.doesNotMatch(output, /\n\s+at .+\.(js|ts):\d+:\d+/);
+    });
+
+    for (const workers of [10, 100, 1000]) {
+        it(`previews a generated stack with ${workers} workers`, () => {
+            const stack = engine.stack(`w${workers}`, configWithWorkers(workers), { "openpai:sshPrivateKey": key });
+            const { result, raw } = stack.preview();
+            assert.strictEqual(raw.code, 0, raw.stderr);
+            assert.strictEqual(countByType(result.steps)["openpai:index:Cluster"], 1);
+            must(raw);
+        });
+    }
+});
