@@ -1,8 +1,8 @@
 import { OpenPaiCluster } from "./components/cluster";
-import { loadStackConfig } from "./config/pulumi";
+import { loadStackConfig, loadStackSecrets } from "./config/pulumi";
 
 const config = loadStackConfig();
-const cluster = new OpenPaiCluster(config.cluster.name, { config });
+const cluster = new OpenPaiCluster(config.cluster.name, { config, secrets: loadStackSecrets(config) });
 
 export const portalUrl = cluster.portalUrl;
 export const adminUser = cluster.adminUser;

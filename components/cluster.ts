@@ -1,16 +1,23 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { hivedForStack, masterOf, StackConfig, VcCapacity } from "../config";
+import { hivedForStack, StackConfig, VcCapacity } from "../config";
 import { HivedConfig } from "../config/hived";
+import { StackSecrets } from "../config/pulumi";
+import { ExistingCluster } from "./kubernetes/existing-cluster";
+import { paiContext } from "./pai/context";
+import { PaiServices } from "./pai/pai-services";
 
 export interface OpenPaiClusterArgs {
     /** The validated stack config (see config/stack.ts). */
     config: StackConfig;
+    /** The stack's credentials (config/pulumi.ts). */
+    secrets: StackSecrets;
 }
 
 /**
- * One OpenPAI cluster: its hived config, its generated admin credentials and, as the host and
- * service components land, the hosts and PAI services built from the stack config.
+ * One OpenPAI cluster: generated credentials, the hived config, and the PAI services on the
+ * cluster's Kubernetes. In `existing` mode that is the kubeconfig's cluster; `kubeadm` mode
+ * provisions it on the layout's hosts (components/hosts) before the services can be declared.
  */
 export class OpenPaiCluster extends pulumi.ComponentResource {
     /** Portal entry (pylon) on the master. */
@@ -23,25 +30,46 @@ export class OpenPaiCluster extends pulumi.ComponentResource {
     /** The hived config deployed to the scheduler. */
     public readonly hivedConfig: HivedConfig;
     public readonly versions: pulumi.Output<{ pai: string; kubernetes: string }>;
+    /** The PAI services, once the cluster's Kubernetes is known. */
+    public readonly services?: PaiServices;
 
     constructor(name: string, args: OpenPaiClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("openpai:index:Cluster", name, {}, opts);
-        const { config } = args;
+        const { config, secrets } = args;
         const { config: hived, report } = hivedForStack(config);
         this.hivedConfig = hived;
+        const context = paiContext(config, hived);
 
-        const password = new random.RandomPassword(`${name}-admin-password`, {
-            length: 24,
-            special: false,
-            minUpper: 2,
-            minLower: 2,
-            minNumeric: 2,
-        }, { parent: this });
+        const generated = (id: string, length: number) => new random.RandomPassword(`${name}-${id}`, {
+            length, special: false, minUpper: 2, minLower: 2, minNumeric: 2,
+        }, { parent: this }).result;
+        const adminPassword = generated("admin-password", 24);
+        const credentials = {
+            adminPassword,
+            databasePassword: generated("database-password", 32),
+            jwtSecret: generated("jwt-secret", 48),
+            jobSshSeed: generated("job-ssh-seed", 48),
+        };
 
-        const host = config.cluster.portalHost ?? masterOf(config.layout).hostip;
-        this.portalUrl = pulumi.output(`http://${host}/`);
+        if (config.cluster.mode === "existing") {
+            const cluster = new ExistingCluster(`${name}-cluster`, {
+                kubeconfig: secrets.kubeconfig!,
+                clusterId: config.cluster.name,
+                layout: config.layout,
+            }, { parent: this });
+            const registry = config.cluster.registry;
+            this.services = new PaiServices(`${name}-pai`, {
+                context,
+                credentials,
+                registryLogin: registry.username && secrets.registryPassword
+                    ? { server: registry.domain, username: registry.username, password: secrets.registryPassword }
+                    : undefined,
+            }, { parent: this, providers: [cluster.provider], dependsOn: cluster.nodeLabels });
+        }
+
+        this.portalUrl = pulumi.output(context.portalUrl);
         this.adminUser = pulumi.output(config.adminUser);
-        this.adminPassword = pulumi.secret(password.result);
+        this.adminPassword = pulumi.secret(adminPassword);
         this.virtualClusters = pulumi.output(report.capacity);
         this.versions = pulumi.output({ pai: config.cluster.paiVersion, kubernetes: config.cluster.kubernetesVersion });
         this.registerOutputs({

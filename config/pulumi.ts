@@ -1,3 +1,5 @@
+import * as fs from "fs";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError } from "./errors";
 import { configNamespace, parseStackConfig, RawConfigValue, secretKeys, StackConfig } from "./stack";
@@ -29,4 +31,32 @@ export function loadStackConfig(): StackConfig {
         }
         throw err;
     }
+}
+
+/** The stack's credentials as secret Outputs (only those the stack sets). */
+export interface StackSecrets {
+    sshPrivateKey?: pulumi.Output<string>;
+    sshPassword?: pulumi.Output<string>;
+    kubeconfig?: pulumi.Output<string>;
+    registryPassword?: pulumi.Output<string>;
+}
+
+/** Reads the credentials; a kubeconfig given as `cluster.kubeconfigPath` is read from that file. */
+export function loadStackSecrets(config: StackConfig): StackSecrets {
+    const cfg = new pulumi.Config(configNamespace);
+    const out: StackSecrets = {};
+    for (const key of secretKeys) {
+        if (config.providedSecrets.has(key)) {
+            out[key] = cfg.requireSecret(key);
+        }
+    }
+    if (!out.kubeconfig && config.cluster.kubeconfigPath) {
+        const file = path.resolve(config.cluster.kubeconfigPath);
+        try {
+            out.kubeconfig = pulumi.secret(fs.readFileSync(file, "utf8"));
+        } catch (err) {
+            throw new pulumi.RunError(`cluster.kubeconfigPath: cannot read ${file} (${(err as NodeJS.ErrnoException).code}): fix the path, or set the kubeconfig with 'pulumi config set --secret openpai:kubeconfig < kubeconfig'`);
+        }
+    }
+    return out;
 }

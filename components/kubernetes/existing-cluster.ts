@@ -1,0 +1,43 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { Layout } from "../../config";
+
+export interface ExistingClusterArgs {
+    /** Kubeconfig contents of the cluster (secret). */
+    kubeconfig: pulumi.Input<string>;
+    /** Stable identity of the cluster, so a changed kubeconfig does not replace every object. */
+    clusterId: string;
+    /** The layout whose machines are this cluster's nodes (hostname = node name). */
+    layout: Layout;
+}
+
+/** Node labels OpenPAI schedules by: `pai-master`, `pai-worker`, `pai-storage`. */
+export function nodeLabels(machine: Layout["machine-list"][number]): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const role of ["pai-master", "pai-worker", "pai-storage"] as const) {
+        if (machine[role]) {
+            out[role] = "true";
+        }
+    }
+    return out;
+}
+
+/** A Kubernetes cluster that already exists: a provider for it, and the PAI labels on its nodes. */
+export class ExistingCluster extends pulumi.ComponentResource {
+    public readonly provider: k8s.Provider;
+    public readonly nodeLabels: k8s.core.v1.NodePatch[];
+
+    constructor(name: string, args: ExistingClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("openpai:kubernetes:ExistingCluster", name, {}, opts);
+        this.provider = new k8s.Provider(`${name}-provider`, {
+            kubeconfig: pulumi.secret(args.kubeconfig),
+            clusterIdentifier: args.clusterId,
+            deleteUnreachable: true,
+            enableConfigMapMutable: true,
+        }, { parent: this });
+        this.nodeLabels = args.layout["machine-list"].map(machine => new k8s.core.v1.NodePatch(`${name}-labels-${machine.hostname}`, {
+            metadata: { name: machine.hostname, labels: nodeLabels(machine) },
+        }, { parent: this, provider: this.provider }));
+        this.registerOutputs({});
+    }
+}

@@ -1,0 +1,83 @@
+import * as crypto from "crypto";
+import * as yaml from "js-yaml";
+import { HivedConfig, masterOf, StackConfig, workersOf } from "../../config";
+
+/** Images that are not built by OpenPAI, pinned (see docs/compatibility.md for why each one). */
+export const externalImages = {
+    frameworkcontroller: "docker.io/frameworkcontroller/frameworkcontroller:v1.0.1",
+    hivedscheduler: "docker.io/hivedscheduler/hivedscheduler:v0.3.4",
+    nvidiaDevicePlugin: "nvcr.io/nvidia/k8s-device-plugin:v0.20.0",
+    fuseDevicePlugin: "ghcr.io/squat/generic-device-plugin:v0.3.0",
+    postgresql: "docker.io/library/postgres:16.6",
+    prometheus: "docker.io/prom/prometheus:v3.1.0",
+    alertManager: "docker.io/prom/alertmanager:v0.28.0",
+    nodeExporter: "docker.io/prom/node-exporter:v1.8.2",
+    grafana: "docker.io/grafana/grafana:11.4.0",
+    nginx: "docker.io/library/nginx:1.27.3",
+} as const;
+
+/** Everything the PAI manifests are built from: plain data, no Pulumi resources. */
+export interface PaiContext {
+    clusterId: string;
+    /** Namespace of the PAI services (OpenPAI's services and job frameworks live in `default`). */
+    namespace: string;
+    paiVersion: string;
+    kubernetesVersion: string;
+    master: { hostname: string; hostip: string };
+    workers: string[];
+    /** Image of an OpenPAI-built service, from the configured registry and tag. */
+    paiImage(name: string): string;
+    /** The kube-scheduler image matching the cluster's Kubernetes release. */
+    schedulerImage: string;
+    services: StackConfig["services"];
+    hived: { yaml: string; hash: string; vcs: string[] };
+    layoutYaml: string;
+    servicesYaml: string;
+    adminUser: string;
+    portalUrl: string;
+}
+
+export function sha256(text: string): string {
+    return crypto.createHash("sha256").update(text).digest("hex");
+}
+
+/** Builds the context for the PAI manifests from the validated stack config and its hived config. */
+export function paiContext(config: StackConfig, hived: HivedConfig): PaiContext {
+    const master = masterOf(config.layout);
+    const registry = config.cluster.registry;
+    const hivedYaml = yaml.dump(hived, { lineWidth: -1, noRefs: true, sortKeys: true });
+    const portalHost = config.cluster.portalHost ?? master.hostip;
+    const servicesConfiguration = {
+        cluster: {
+            common: { "cluster-id": config.cluster.name, "k8s-rbac": "true", "job-history": "true", "data-path": "/datastorage", "qos-switch": "false" },
+            "docker-registry": { namespace: registry.namespace, domain: registry.domain, tag: config.cluster.paiVersion, "secret-name": "pai-secret" },
+        },
+        "rest-server": { "default-pai-admin-username": config.adminUser },
+        webportal: { "server-port": 9286 },
+        authentication: {
+            "OIDC": false,
+            "group-manager": {
+                "group-data-source": "basic",
+                "admin-group": { groupname: "admingroup", description: "admin's group", externalName: "" },
+                "default-group": { groupname: "default", description: "group for default vc", externalName: "" },
+            },
+        },
+        marketplace: { enable: config.services.marketplace },
+    };
+    return {
+        clusterId: config.cluster.name,
+        namespace: "default",
+        paiVersion: config.cluster.paiVersion,
+        kubernetesVersion: config.cluster.kubernetesVersion,
+        master: { hostname: master.hostname, hostip: master.hostip },
+        workers: workersOf(config.layout).map(w => w.hostname),
+        paiImage: name => `${registry.domain}/${registry.namespace}/${name}:${config.cluster.paiVersion}`,
+        schedulerImage: `registry.k8s.io/kube-scheduler:${config.cluster.kubernetesVersion}`,
+        services: config.services,
+        hived: { yaml: hivedYaml, hash: sha256(hivedYaml).slice(0, 16), vcs: Object.keys(hived.virtualClusters).sort() },
+        layoutYaml: yaml.dump(config.layout, { lineWidth: -1, noRefs: true }),
+        servicesYaml: yaml.dump(servicesConfiguration, { lineWidth: -1, noRefs: true }),
+        adminUser: config.adminUser,
+        portalUrl: `http://${portalHost}/`,
+    };
+}

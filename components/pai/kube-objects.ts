@@ -1,0 +1,41 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { K8sObject } from "./objects";
+
+// Each class takes its own args type; the manifests are validated by the API server instead.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type ObjectClass = new (name: string, args: any, opts?: pulumi.CustomResourceOptions) => pulumi.CustomResource;
+
+/** The typed resource class of every kind the PAI manifests use, so previews show real types. */
+const classes: Record<string, ObjectClass> = {
+    "v1/Namespace": k8s.core.v1.Namespace,
+    "v1/ConfigMap": k8s.core.v1.ConfigMap,
+    "v1/Secret": k8s.core.v1.Secret,
+    "v1/Service": k8s.core.v1.Service,
+    "v1/ServiceAccount": k8s.core.v1.ServiceAccount,
+    "apps/v1/DaemonSet": k8s.apps.v1.DaemonSet,
+    "apps/v1/StatefulSet": k8s.apps.v1.StatefulSet,
+    "apps/v1/Deployment": k8s.apps.v1.Deployment,
+    "rbac.authorization.k8s.io/v1/ClusterRole": k8s.rbac.v1.ClusterRole,
+    "rbac.authorization.k8s.io/v1/ClusterRoleBinding": k8s.rbac.v1.ClusterRoleBinding,
+    "rbac.authorization.k8s.io/v1/RoleBinding": k8s.rbac.v1.RoleBinding,
+    "scheduling.k8s.io/v1/PriorityClass": k8s.scheduling.v1.PriorityClass,
+    "apiextensions.k8s.io/v1/CustomResourceDefinition": k8s.apiextensions.v1.CustomResourceDefinition,
+};
+
+/** Pulumi name of an object: the owner's name, then namespace, kind and object name. */
+export function objectResourceName(owner: string, object: K8sObject): string {
+    const ns = object.metadata.namespace ? `${object.metadata.namespace}-` : "";
+    return `${owner}-${ns}${object.kind.toLowerCase()}-${object.metadata.name}`;
+}
+
+/** Declares each object as a typed Kubernetes resource under `parent`. */
+export function declareObjects(parent: pulumi.Resource, owner: string, objects: K8sObject[]): pulumi.CustomResource[] {
+    return objects.map(object => {
+        const cls = classes[`${object.apiVersion}/${object.kind}`];
+        if (!cls) {
+            throw new Error(`no resource class for ${object.apiVersion} ${object.kind}: add it to components/pai/kube-objects.ts`);
+        }
+        return new cls(objectResourceName(owner, object), object, { parent });
+    });
+}

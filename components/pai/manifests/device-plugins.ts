@@ -1,0 +1,48 @@
+import { workerDaemons } from "../../../config";
+import { externalImages, PaiContext } from "../context";
+import { container, daemonSet, hostPathVolume, K8sObject } from "../objects";
+
+const cpu = (c: number) => `${Math.round(c * 1000)}m`;
+const mem = (mi: number) => `${mi}Mi`;
+
+/** NVIDIA's device plugin (GPUs) and a host-device plugin exposing /dev/fuse as github.com/fuse. */
+export function devicePluginManifests(_ctx: PaiContext): K8sObject[] {
+    const pluginDir = hostPathVolume("device-plugins", "/var/lib/kubelet/device-plugins");
+    const critical = {
+        priorityClassName: "system-node-critical",
+        tolerations: [{ key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" }, { operator: "Exists", effect: "NoExecute" }],
+    };
+    return [
+        daemonSet({
+            name: "nvidia-device-plugin", namespace: "kube-system",
+            podSpec: {
+                ...critical,
+                containers: [container({
+                    name: "nvidia-device-plugin", image: externalImages.nvidiaDevicePlugin,
+                    requests: { cpu: cpu(workerDaemons.nvidiaDevicePlugin.cpu), memory: mem(workerDaemons.nvidiaDevicePlugin.memoryMi) },
+                    env: [{ name: "FAIL_ON_INIT_ERROR", value: "false" }],
+                    securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+                    volumeMounts: [{ name: "device-plugins", mountPath: "/var/lib/kubelet/device-plugins" }],
+                })],
+                volumes: [pluginDir],
+            },
+        }),
+        daemonSet({
+            name: "fuse-device-plugin", namespace: "kube-system",
+            podSpec: {
+                ...critical,
+                containers: [container({
+                    name: "fuse-device-plugin", image: externalImages.fuseDevicePlugin,
+                    requests: { cpu: cpu(workerDaemons.fuseDevicePlugin.cpu), memory: mem(workerDaemons.fuseDevicePlugin.memoryMi) },
+                    // Every OpenPAI job requests github.com/fuse: 1; 110 matches the kubelet's default pod limit.
+                    args: ["--domain", "github.com", "--device", JSON.stringify({ name: "fuse", groups: [{ count: 110, paths: [{ path: "/dev/fuse" }] }] })],
+                    securityContext: { privileged: true },
+                    volumeMounts: [{ name: "device-plugins", mountPath: "/var/lib/kubelet/device-plugins" }, { name: "dev", mountPath: "/dev" }],
+                })],
+                volumes: [pluginDir, hostPathVolume("dev", "/dev")],
+            },
+        }),
+    ];
+}
+
+export { cpu as cpuQuantity, mem as memoryQuantity };

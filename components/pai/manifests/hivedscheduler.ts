@@ -1,0 +1,103 @@
+import * as yaml from "js-yaml";
+import { externalImages, PaiContext } from "../context";
+import { clusterRoleBinding, configMap, container, deployment, K8sObject, labels, onMaster, service, serviceAccount, statefulSet } from "../objects";
+
+/** Port of HiveD's web service; OpenPAI exposed it as a NodePort on the same number. */
+export const hivedPort = 30096;
+/** Pod annotation carrying the hived config hash: a VC change rolls exactly the hived pod. */
+export const hivedConfigHashAnnotation = "openpai.io/hived-config-hash";
+
+export function schedulerName(vc: string): string {
+    return `hivedscheduler-ds-${vc}`;
+}
+
+/** kube-scheduler config of one VC's scheduler, with HiveD as its binding extender. */
+export function schedulerConfig(ctx: PaiContext, vc: string): string {
+    return yaml.dump({
+        apiVersion: "kubescheduler.config.k8s.io/v1",
+        kind: "KubeSchedulerConfiguration",
+        leaderElection: { leaderElect: false },
+        percentageOfNodesToScore: 100,
+        profiles: [{ schedulerName: schedulerName(vc) }],
+        extenders: [{
+            urlPrefix: `http://hivedscheduler-hs.${ctx.namespace}.svc:${hivedPort}/v1/extender`,
+            filterVerb: "filter",
+            preemptVerb: "preempt",
+            bindVerb: "bind",
+            enableHTTPS: false,
+            httpTimeout: "5s",
+            nodeCacheCapable: true,
+            ignorable: false,
+            managedResources: [{ name: "hivedscheduler.microsoft.com/pod-scheduling-enable", ignoredByScheduler: true }],
+        }],
+    });
+}
+
+/** HiveD (one StatefulSet, its config, its service) and one kube-scheduler per VC using it as extender. */
+export function hivedSchedulerManifests(ctx: PaiContext): K8sObject[] {
+    const hived = { name: "hivedscheduler", namespace: ctx.namespace };
+    const schedulers = { name: "hivedscheduler-ds", namespace: ctx.namespace };
+    const objects: K8sObject[] = [
+        serviceAccount(hived.name, hived.namespace),
+        {
+            apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole",
+            metadata: { name: "hivedscheduler", labels: labels("hivedscheduler") },
+            rules: [
+                { apiGroups: [""], resources: ["nodes", "pods"], verbs: ["get", "list", "watch"] },
+                { apiGroups: [""], resources: ["pods"], verbs: ["update", "patch"] },
+                { apiGroups: [""], resources: ["pods/binding"], verbs: ["create"] },
+            ],
+        },
+        clusterRoleBinding("hivedscheduler", "hivedscheduler", hived),
+        configMap("hivedscheduler-config", ctx.namespace, { "hivedscheduler.yaml": ctx.hived.yaml }),
+        statefulSet({
+            name: "hivedscheduler-hs", namespace: ctx.namespace,
+            podAnnotations: { [hivedConfigHashAnnotation]: ctx.hived.hash },
+            podSpec: {
+                ...onMaster,
+                serviceAccountName: hived.name,
+                priorityClassName: "pai-daemon-priority",
+                containers: [container({
+                    name: "hivedscheduler", image: externalImages.hivedscheduler,
+                    requests: { cpu: "200m", memory: "512Mi" },
+                    workingDir: "/hivedscheduler",
+                    ports: [{ name: "http", containerPort: hivedPort }],
+                    volumeMounts: [{ name: "config", mountPath: "/hivedscheduler/hivedscheduler.yaml", subPath: "hivedscheduler.yaml" }],
+                })],
+                volumes: [{ name: "config", configMap: { name: "hivedscheduler-config" } }],
+            },
+        }),
+        service("hivedscheduler-hs", ctx.namespace, [{ name: "http", port: hivedPort, targetPort: hivedPort, nodePort: hivedPort }], "NodePort"),
+        serviceAccount(schedulers.name, schedulers.namespace),
+        clusterRoleBinding("hivedscheduler-ds-kube-scheduler", "system:kube-scheduler", schedulers),
+        clusterRoleBinding("hivedscheduler-ds-volume-scheduler", "system:volume-scheduler", schedulers),
+        {
+            apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding",
+            metadata: { name: "hivedscheduler-ds-auth-reader", namespace: "kube-system", labels: labels("hivedscheduler-ds") },
+            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "extension-apiserver-authentication-reader" },
+            subjects: [{ kind: "ServiceAccount", ...schedulers }],
+        },
+    ];
+    for (const vc of ctx.hived.vcs) {
+        const name = schedulerName(vc);
+        objects.push(
+            configMap(`${name}-config`, ctx.namespace, { "scheduler.yaml": schedulerConfig(ctx, vc) }),
+            deployment({
+                name, namespace: ctx.namespace,
+                podSpec: {
+                    ...onMaster,
+                    serviceAccountName: schedulers.name,
+                    priorityClassName: "pai-daemon-priority",
+                    containers: [container({
+                        name: "kube-scheduler", image: ctx.schedulerImage,
+                        requests: { cpu: "100m", memory: "128Mi" },
+                        command: ["kube-scheduler", "--config=/etc/kube-scheduler/scheduler.yaml", "--secure-port=0"],
+                        volumeMounts: [{ name: "config", mountPath: "/etc/kube-scheduler" }],
+                    })],
+                    volumes: [{ name: "config", configMap: { name: `${name}-config` } }],
+                },
+            }),
+        );
+    }
+    return objects;
+}

@@ -1,0 +1,112 @@
+/** A Kubernetes object as plain data; the manifest builders return lists of these. */
+export interface K8sObject {
+    apiVersion: string;
+    kind: string;
+    metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+    [field: string]: unknown;
+}
+
+/** Resource requests (and limits) of one container, in Kubernetes quantities. */
+export interface Resources {
+    cpu: string;
+    memory: string;
+}
+
+export interface ContainerSpec {
+    name: string;
+    image: string;
+    requests: Resources;
+    /** Defaults to the requests' memory as the limit; CPU is left unlimited (burstable). */
+    limits?: Resources;
+    [field: string]: unknown;
+}
+
+/** Label every PAI object carries, so a cluster's objects can be listed and checked. */
+export const paiLabel = "app.kubernetes.io/part-of";
+export const paiLabelValue = "openpai";
+
+export function labels(app: string): Record<string, string> {
+    return { app, [paiLabel]: paiLabelValue };
+}
+
+export function container(spec: ContainerSpec): Record<string, unknown> {
+    const { requests, limits, ...rest } = spec;
+    return {
+        imagePullPolicy: "IfNotPresent",
+        ...rest,
+        resources: { requests, limits: limits ?? { memory: requests.memory } },
+    };
+}
+
+/** Pod placement on the master, as OpenPAI placed its core services. */
+export const onMaster = { nodeSelector: { "pai-master": "true" } };
+
+interface WorkloadArgs {
+    name: string;
+    namespace: string;
+    podSpec: Record<string, unknown>;
+    /** Extra pod template annotations (e.g. a config hash that rolls the pods). */
+    podAnnotations?: Record<string, string>;
+}
+
+function template(args: WorkloadArgs): Record<string, unknown> {
+    return {
+        metadata: { labels: labels(args.name), ...(args.podAnnotations ? { annotations: args.podAnnotations } : {}) },
+        spec: { imagePullSecrets: [{ name: "pai-secret" }], ...args.podSpec },
+    };
+}
+
+export function daemonSet(args: WorkloadArgs): K8sObject {
+    return {
+        apiVersion: "apps/v1", kind: "DaemonSet",
+        metadata: { name: args.name, namespace: args.namespace, labels: labels(args.name) },
+        spec: { selector: { matchLabels: { app: args.name } }, template: template(args) },
+    };
+}
+
+export function statefulSet(args: WorkloadArgs): K8sObject {
+    return {
+        apiVersion: "apps/v1", kind: "StatefulSet",
+        metadata: { name: args.name, namespace: args.namespace, labels: labels(args.name) },
+        spec: { serviceName: args.name, replicas: 1, selector: { matchLabels: { app: args.name } }, template: template(args) },
+    };
+}
+
+export function deployment(args: WorkloadArgs): K8sObject {
+    return {
+        apiVersion: "apps/v1", kind: "Deployment",
+        metadata: { name: args.name, namespace: args.namespace, labels: labels(args.name) },
+        spec: { replicas: 1, selector: { matchLabels: { app: args.name } }, template: template(args) },
+    };
+}
+
+export function configMap(name: string, namespace: string, data: Record<string, string>): K8sObject {
+    return { apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace, labels: labels(name) }, data };
+}
+
+export function serviceAccount(name: string, namespace: string): K8sObject {
+    return { apiVersion: "v1", kind: "ServiceAccount", metadata: { name, namespace, labels: labels(name) } };
+}
+
+/** A ClusterRoleBinding of a service account to an existing cluster role. */
+export function clusterRoleBinding(name: string, role: string, account: { name: string; namespace: string }): K8sObject {
+    return {
+        apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRoleBinding",
+        metadata: { name, labels: labels(name) },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: role },
+        subjects: [{ kind: "ServiceAccount", name: account.name, namespace: account.namespace }],
+    };
+}
+
+export function service(name: string, namespace: string, ports: { name: string; port: number; targetPort?: number; nodePort?: number }[],
+                        type: "ClusterIP" | "NodePort" = "ClusterIP"): K8sObject {
+    return {
+        apiVersion: "v1", kind: "Service",
+        metadata: { name, namespace, labels: labels(name) },
+        spec: { type, selector: { app: name }, ports: ports.map(p => ({ protocol: "TCP", ...p })) },
+    };
+}
+
+export function hostPathVolume(name: string, path: string, type?: string): Record<string, unknown> {
+    return { name, hostPath: { path, ...(type ? { type } : {}) } };
+}

@@ -1,0 +1,101 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { PaiContext } from "./context";
+import { databaseSecret, postgresPort } from "./manifests/database";
+import { restServerSecret } from "./manifests/rest-server";
+import { labels } from "./objects";
+import { PaiService, PaiServiceName } from "./service";
+import { ed25519KeyPair } from "./ssh-key";
+
+/** Generated credentials the services need (all secret). */
+export interface PaiCredentials {
+    adminPassword: pulumi.Input<string>;
+    databasePassword: pulumi.Input<string>;
+    jwtSecret: pulumi.Input<string>;
+    /** Seed of the job SSH key pair (see ssh-key.ts). */
+    jobSshSeed: pulumi.Input<string>;
+}
+
+export interface PaiServicesArgs {
+    /** Everything the manifests are built from (components/pai/context.ts). */
+    context: PaiContext;
+    /** Generated credentials, stored as Kubernetes Secrets. */
+    credentials: PaiCredentials;
+    /** Registry login for private PAI images; anonymous pulls when absent. */
+    registryLogin?: { server: string; username: string; password: pulumi.Input<string> };
+}
+
+/** Deployment order of OpenPAI's services: each stage waits for the previous ones to be ready. */
+const stages: PaiServiceName[][] = [
+    ["clusterConfiguration"],
+    ["devicePlugins", "frameworkController", "logManager", "database", "runtime"],
+    ["hivedScheduler"],
+    ["restServer"],
+    ["webportal", "monitoring", "marketplace"],
+    ["pylon"],
+];
+
+/** The whole OpenPAI service set on one Kubernetes cluster, with its Secrets. */
+export class PaiServices extends pulumi.ComponentResource {
+    /** Each service component by name. */
+    public readonly services: Record<PaiServiceName, PaiService>;
+
+    constructor(name: string, args: PaiServicesArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("openpai:pai:Services", name, {}, opts);
+        const ctx = args.context;
+        const secrets = this.secrets(name, args);
+        const services: Partial<Record<PaiServiceName, PaiService>> = {};
+        let previous: pulumi.Resource[] = secrets;
+        for (const stage of stages) {
+            const current = stage.map(service => {
+                services[service] = new PaiService(`${name}-${kebab(service)}`, { service, context: ctx }, { parent: this, dependsOn: previous });
+                return services[service]!;
+            });
+            previous = current;
+        }
+        this.services = services as Record<PaiServiceName, PaiService>;
+        this.registerOutputs({});
+    }
+
+    private secrets(name: string, args: PaiServicesArgs): k8s.core.v1.Secret[] {
+        const { context: ctx, credentials, registryLogin } = args;
+        const opts = { parent: this };
+        const secret = (id: string, namespace: string, secretName: string, data: Record<string, pulumi.Input<string>>, type = "Opaque") =>
+            new k8s.core.v1.Secret(`${name}-${id}`, {
+                metadata: { name: secretName, namespace, labels: labels(secretName) },
+                type,
+                stringData: data,
+            }, opts);
+        const dockerConfig = registryLogin
+            ? pulumi.all([registryLogin.password]).apply(([password]) => JSON.stringify({
+                auths: { [registryLogin.server]: {
+                    username: registryLogin.username, password,
+                    auth: Buffer.from(`${registryLogin.username}:${password}`).toString("base64"),
+                } },
+            }))
+            : JSON.stringify({ auths: {} });
+        const jobKey = pulumi.output(credentials.jobSshSeed).apply(seed => ed25519KeyPair(seed, `openpai-jobs@${ctx.clusterId}`));
+        const connection = pulumi.interpolate`postgresql://root:${credentials.databasePassword}@${ctx.master.hostip}:${postgresPort}/openpai`;
+        return [
+            secret("pull-secret", ctx.namespace, "pai-secret", { ".dockerconfigjson": dockerConfig }, "kubernetes.io/dockerconfigjson"),
+            secret("pull-secret-kube-system", "kube-system", "pai-secret", { ".dockerconfigjson": dockerConfig }, "kubernetes.io/dockerconfigjson"),
+            secret("job-ssh", ctx.namespace, "job-ssh-secret", {
+                "ssh-privatekey": jobKey.privateKey,
+                "ssh-publickey": jobKey.publicKey,
+            }),
+            secret("database", ctx.namespace, databaseSecret.name, {
+                [databaseSecret.password]: credentials.databasePassword,
+                [databaseSecret.connection]: connection,
+            }),
+            secret("rest-server", ctx.namespace, restServerSecret.name, {
+                [restServerSecret.adminUser]: ctx.adminUser,
+                [restServerSecret.adminPassword]: credentials.adminPassword,
+                [restServerSecret.jwt]: credentials.jwtSecret,
+            }),
+        ];
+    }
+}
+
+function kebab(camel: string): string {
+    return camel.replace(/[A-Z]/g, c => `-${c.toLowerCase()}`);
+}

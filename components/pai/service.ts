@@ -1,0 +1,57 @@
+import * as pulumi from "@pulumi/pulumi";
+import { PaiContext } from "./context";
+import { declareObjects } from "./kube-objects";
+import { K8sObject } from "./objects";
+import { clusterConfigurationManifests } from "./manifests/cluster-configuration";
+import { databaseManifests } from "./manifests/database";
+import { devicePluginManifests } from "./manifests/device-plugins";
+import { frameworkControllerManifests } from "./manifests/frameworkcontroller";
+import { hivedSchedulerManifests } from "./manifests/hivedscheduler";
+import { logManagerManifests } from "./manifests/log-manager";
+import { marketplaceManifests } from "./manifests/marketplace";
+import { monitoringManifests } from "./manifests/monitoring";
+import { pylonManifests } from "./manifests/pylon";
+import { restServerManifests } from "./manifests/rest-server";
+import { runtimeManifests } from "./manifests/runtime";
+import { webportalManifests } from "./manifests/webportal";
+
+/** Each PAI service: its component type and the pure builder of its manifests. */
+export const paiServices = {
+    clusterConfiguration: { type: "ClusterConfiguration", manifests: clusterConfigurationManifests },
+    devicePlugins: { type: "DevicePlugins", manifests: devicePluginManifests },
+    frameworkController: { type: "FrameworkController", manifests: frameworkControllerManifests },
+    logManager: { type: "LogManager", manifests: logManagerManifests },
+    database: { type: "Database", manifests: databaseManifests },
+    hivedScheduler: { type: "HivedScheduler", manifests: hivedSchedulerManifests },
+    restServer: { type: "RestServer", manifests: restServerManifests },
+    runtime: { type: "Runtime", manifests: runtimeManifests },
+    webportal: { type: "Webportal", manifests: webportalManifests },
+    monitoring: { type: "Monitoring", manifests: monitoringManifests },
+    marketplace: { type: "Marketplace", manifests: marketplaceManifests },
+    pylon: { type: "Pylon", manifests: pylonManifests },
+} satisfies Record<string, { type: string; manifests: (ctx: PaiContext) => K8sObject[] }>;
+
+export type PaiServiceName = keyof typeof paiServices;
+
+export interface PaiServiceArgs {
+    /** Which service (a key of paiServices). */
+    service: PaiServiceName;
+    /** Everything the manifests are built from (components/pai/context.ts). */
+    context: PaiContext;
+}
+
+/**
+ * One PAI service (type `openpai:pai:<Service>`): its manifests come from a pure builder and
+ * every object becomes a typed child resource named after the component.
+ */
+export class PaiService extends pulumi.ComponentResource {
+    /** The Kubernetes resources of this service. */
+    public readonly resources: pulumi.CustomResource[];
+
+    constructor(name: string, args: PaiServiceArgs, opts?: pulumi.ComponentResourceOptions) {
+        const spec = paiServices[args.service];
+        super(`openpai:pai:${spec.type}`, name, {}, opts);
+        this.resources = declareObjects(this, name, spec.manifests(args.context));
+        this.registerOutputs({});
+    }
+}
