@@ -5,12 +5,14 @@ import {
     ConfigError, formatIssues, hivedForStack, importLegacy, LegacyFiles, missingSecrets, parseStackConfig,
     readStackFile, StackConfig, validateHived, VcCapacity,
 } from "../config";
+import { nodeLabels } from "../components/kubernetes/node-labels";
 
 const usage = `usage:
   openpai validate <Pulumi.stack.yaml>              validate a stack config without the engine
   openpai hived validate [--strict] [--stack <Pulumi.stack.yaml>] <hived.yaml>
                                                     validate a hived config (--stack: check node names)
   openpai hived generate <Pulumi.stack.yaml>        print the hived config the stack deploys
+  openpai nodes <Pulumi.stack.yaml>                 print the layout's machines as Kubernetes Node manifests
   openpai import [--stack-name NAME] [--layout layout.yaml] [--config config.yaml]
                  [--master master.csv --worker worker.csv]
                                                     print a stack config from legacy OpenPAI files`;
@@ -61,6 +63,8 @@ function dispatch(argv: string[], io: Io): number {
             throw new UsageError(`unknown hived command '${rest[0] ?? ""}'`);
         case "import":
             return importFiles(rest, io);
+        case "nodes":
+            return nodes(single(rest, "nodes"), io);
         case "help":
         case "--help":
         case "-h":
@@ -156,6 +160,34 @@ function validateHivedFile(args: string[], io: Io): number {
 function generate(file: string, io: Io): number {
     const { config } = hivedForStack(loadStack(file, false));
     io.out(yaml.dump(config, { lineWidth: 120, noRefs: true }));
+    return 0;
+}
+
+/**
+ * The layout's machines as Node objects with their capacity (GPUs, CPU, memory, the fuse
+ * device) and PAI labels: what scripts/local-cluster.sh registers as simulated nodes.
+ */
+function nodes(file: string, io: Io): number {
+    const stack = loadStack(file, false);
+    const docs = stack.layout["machine-list"].map(machine => {
+        const sku = stack.layout["machine-sku"][machine["machine-type"]];
+        const device = sku["computing-device"];
+        const capacity: Record<string, string> = {
+            cpu: String(sku.cpu.vcore), memory: sku.mem, pods: "110", "github.com/fuse": "110",
+            ...(device ? { [device.type]: String(device.count) } : {}),
+        };
+        return {
+            apiVersion: "v1", kind: "Node",
+            metadata: {
+                name: machine.hostname,
+                annotations: { "kwok.x-k8s.io/node": "fake" },
+                labels: { "kubernetes.io/hostname": machine.hostname, type: "kwok", ...nodeLabels(machine) },
+            },
+            spec: { taints: [] },
+            status: { capacity, allocatable: capacity, addresses: [{ type: "InternalIP", address: machine.hostip }] },
+        };
+    });
+    io.out(docs.map(d => yaml.dump(d, { lineWidth: -1, noRefs: true })).join("---\n"));
     return 0;
 }
 

@@ -62,9 +62,14 @@ GO
 }
 
 build_kwok() {
-  local dir="$work/kwok"
+  local dir="$work/kwok" src stages="$bin/../kwok-stages"
   rm -rf "$dir" && mkdir -p "$dir" && cd "$dir"
   GOBIN="$dir" go install "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
+  # Node and pod lifecycles ("fast" set): nodes become Ready, scheduled pods Running and Ready.
+  src="$(go mod download -json "sigs.k8s.io/kwok@$KWOK_VERSION" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')/kustomize/stage"
+  mkdir -p "$stages"
+  cp "$src/node/fast/node-initialize.yaml" "$src/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml" \
+    "$src"/pod/fast/pod-*.yaml "$stages/"
   mv "$dir/kwok" "$bin/kwok"
 }
 

@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { Layout } from "../../config";
+import { nodeLabels } from "./node-labels";
 
 export interface ExistingClusterArgs {
     /** Kubeconfig contents of the cluster (secret). */
@@ -9,17 +10,6 @@ export interface ExistingClusterArgs {
     clusterId: string;
     /** The layout whose machines are this cluster's nodes (hostname = node name). */
     layout: Layout;
-}
-
-/** Node labels OpenPAI schedules by: `pai-master`, `pai-worker`, `pai-storage`. */
-export function nodeLabels(machine: Layout["machine-list"][number]): Record<string, string> {
-    const out: Record<string, string> = {};
-    for (const role of ["pai-master", "pai-worker", "pai-storage"] as const) {
-        if (machine[role]) {
-            out[role] = "true";
-        }
-    }
-    return out;
 }
 
 /** A Kubernetes cluster that already exists: a provider for it, and the PAI labels on its nodes. */
