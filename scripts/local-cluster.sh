@@ -39,7 +39,8 @@ wait_for() {
   done
 }
 
-certificates() {
+# Runs in a subshell: it works inside the pki directory.
+certificates() (
   local pki="$dir/pki"
   [[ -f "$pki/admin.crt" ]] && return
   mkdir -p "$pki" && cd "$pki"
@@ -53,7 +54,7 @@ certificates() {
   openssl genrsa -out sa.key 2048 2>/dev/null
   openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
   log "wrote certificates to $pki"
-}
+)
 
 write_kubeconfig() {
   local pki="$dir/pki"
@@ -101,7 +102,7 @@ up() {
   start kube-controller-manager "$bin/kube-controller-manager" --kubeconfig "$dir/kubeconfig" \
     --authentication-kubeconfig "$dir/kubeconfig" --authorization-kubeconfig "$dir/kubeconfig" \
     --service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt" \
-    --leader-elect=false --bind-address 127.0.0.1 --secure-port 0 --controllers '*,-nodeipam,-nodelifecycle'
+    --leader-elect=false --bind-address 127.0.0.1 --secure-port 0 --controllers '*,-nodeipam'
   start kube-scheduler "$bin/kube-scheduler" --kubeconfig "$dir/kubeconfig" --leader-elect=false \
     --authentication-kubeconfig "$dir/kubeconfig" --authorization-kubeconfig "$dir/kubeconfig" --bind-address 127.0.0.1 --secure-port 0
   start kwok "$bin/kwok" --kubeconfig "$dir/kubeconfig" \

@@ -26,11 +26,12 @@ if [[ "${1:-}" == "--down" ]]; then
     pulumi stack rm --yes --non-interactive local
   fi
   bash scripts/local-cluster.sh down
-  rm -rf "$state"
+  rm -rf "$state" Pulumi.local.yaml
   log "done: the local cluster and its state are gone"
   exit 0
 fi
 
+[[ -f Pulumi.local.yaml ]] || cp scripts/quickstart.stack.yaml Pulumi.local.yaml
 log "starting the local simulated GPU cluster"
 bash scripts/local-cluster.sh up Pulumi.local.yaml >/dev/null
 pulumi stack select --create local --non-interactive >/dev/null

@@ -70,7 +70,7 @@ export class Engine {
         const file = path.join(this.project, `Pulumi.${name}.yaml`);
         fs.writeFileSync(file, yaml.dump({ config }));
         must(this.pulumi(["stack", "init", name]));
-        const stack = new Stack(this, name);
+        const stack = new Stack(this, name, file);
         for (const [key, value] of Object.entries(secrets)) {
             must(stack.run(["config", "set", "--secret", key], value));
         }
@@ -83,7 +83,8 @@ export class Engine {
 }
 
 export class Stack {
-    constructor(readonly engine: Engine, readonly name: string) {}
+    /** `configFile`: the stack's Pulumi.<name>.yaml in the test project. */
+    constructor(readonly engine: Engine, readonly name: string, readonly configFile: string) {}
 
     run(args: string[], input?: string): CommandResult {
         return this.engine.pulumi([...args, "--stack", this.name], input);
