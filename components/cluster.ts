@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { hivedForStack, StackConfig, VcCapacity } from "../config";
+import { hivedForStack, StackConfig, VcCapacity, workersOf } from "../config";
 import { HivedConfig } from "../config/hived";
 import { StackSecrets } from "../config/pulumi";
 import { ExistingCluster } from "./kubernetes/existing-cluster";
@@ -72,12 +72,16 @@ export class OpenPaiCluster extends pulumi.ComponentResource {
         this.adminPassword = pulumi.secret(adminPassword);
         this.virtualClusters = pulumi.output(report.capacity);
         this.versions = pulumi.output({ pai: config.cluster.paiVersion, kubernetes: config.cluster.kubernetesVersion });
+        // Besides the stack outputs, facts the policy pack's stack policies check (policy/policies/cluster.ts).
         this.registerOutputs({
             portalUrl: this.portalUrl,
             adminUser: this.adminUser,
             adminPassword: this.adminPassword,
             virtualClusters: this.virtualClusters,
             versions: this.versions,
+            registryMirrors: config.cluster.registryMirrors,
+            workerCount: workersOf(config.layout).length,
+            optionalServices: Object.entries(config.services).filter(([, on]) => on).map(([service]) => service),
         });
     }
 }

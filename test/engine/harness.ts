@@ -37,13 +37,17 @@ export class Engine {
     readonly project: string;
     readonly env: NodeJS.ProcessEnv;
 
-    constructor() {
+    /** `source`: the project to run (this checkout by default) and the entries it needs. */
+    constructor(source: { dir: string; entries: string[] } = { dir: projectRoot, entries: projectEntries }) {
         this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "openpai-engine-"));
         fs.mkdirSync(path.join(this.dir, "state"));
         this.project = path.join(this.dir, "project");
         fs.mkdirSync(this.project);
-        for (const entry of projectEntries) {
-            fs.symlinkSync(path.join(projectRoot, entry), path.join(this.project, entry));
+        for (const entry of source.entries) {
+            fs.symlinkSync(path.join(source.dir, entry), path.join(this.project, entry));
+        }
+        if (!source.entries.includes("node_modules")) {
+            fs.symlinkSync(path.join(projectRoot, "node_modules"), path.join(this.project, "node_modules"));
         }
         this.env = {
             ...process.env,

@@ -306,7 +306,8 @@ func (h *nodeHost) RunPlugin(req *pulumirpc.RunPluginRequest, stream grpc.Server
 	args = append(args, req.GetArgs()...)
 	args = append(args, dir)
 	cmd := exec.CommandContext(stream.Context(), "node", args...)
-	cmd.Dir = req.GetPwd()
+	// A plugin runs in its own directory: a policy pack reads its package.json from there.
+	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), req.GetEnv()...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
