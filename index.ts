@@ -9,3 +9,4 @@ export const adminUser = cluster.adminUser;
 export const adminPassword = cluster.adminPassword;
 export const virtualClusters = cluster.virtualClusters;
 export const versions = cluster.versions;
+export const kubeconfig = cluster.kubeconfig;

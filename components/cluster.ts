@@ -3,7 +3,9 @@ import * as random from "@pulumi/random";
 import { hivedForStack, StackConfig, VcCapacity, workersOf } from "../config";
 import { HivedConfig } from "../config/hived";
 import { StackSecrets } from "../config/pulumi";
+import { ClusterHosts } from "./hosts/cluster-hosts";
 import { ExistingCluster } from "./kubernetes/existing-cluster";
+import { clusterProvider } from "./kubernetes/provider";
 import { paiContext } from "./pai/context";
 import { PaiServices } from "./pai/pai-services";
 
@@ -17,7 +19,7 @@ export interface OpenPaiClusterArgs {
 /**
  * One OpenPAI cluster: generated credentials, the hived config, and the PAI services on the
  * cluster's Kubernetes. In `existing` mode that is the kubeconfig's cluster; `kubeadm` mode
- * provisions it on the layout's hosts (components/hosts) before the services can be declared.
+ * provisions it on the layout's hosts over SSH (components/hosts) first.
  */
 export class OpenPaiCluster extends pulumi.ComponentResource {
     /** Portal entry (pylon) on the master. */
@@ -32,6 +34,8 @@ export class OpenPaiCluster extends pulumi.ComponentResource {
     public readonly versions: pulumi.Output<{ pai: string; kubernetes: string }>;
     /** The PAI services, once the cluster's Kubernetes is known. */
     public readonly services?: PaiServices;
+    /** Admin kubeconfig of a cluster provisioned here (kubeadm mode; secret). */
+    public readonly kubeconfig?: pulumi.Output<string>;
 
     constructor(name: string, args: OpenPaiClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("openpai:index:Cluster", name, {}, opts);
@@ -51,20 +55,32 @@ export class OpenPaiCluster extends pulumi.ComponentResource {
             jobSshSeed: generated("job-ssh-seed", 48),
         };
 
+        const registry = config.cluster.registry;
+        const servicesArgs = {
+            context,
+            credentials,
+            registryLogin: registry.username && secrets.registryPassword
+                ? { server: registry.domain, username: registry.username, password: secrets.registryPassword }
+                : undefined,
+        };
         if (config.cluster.mode === "existing") {
             const cluster = new ExistingCluster(`${name}-cluster`, {
                 kubeconfig: secrets.kubeconfig!,
                 clusterId: config.cluster.name,
                 layout: config.layout,
             }, { parent: this });
-            const registry = config.cluster.registry;
-            this.services = new PaiServices(`${name}-pai`, {
-                context,
-                credentials,
-                registryLogin: registry.username && secrets.registryPassword
-                    ? { server: registry.domain, username: registry.username, password: secrets.registryPassword }
-                    : undefined,
-            }, { parent: this, providers: [cluster.provider], dependsOn: cluster.nodeLabels });
+            this.services = new PaiServices(`${name}-pai`, servicesArgs,
+                { parent: this, providers: [cluster.provider], dependsOn: cluster.nodeLabels });
+        } else {
+            const hosts = new ClusterHosts(`${name}-hosts`, { config, secrets }, { parent: this });
+            this.kubeconfig = hosts.kubeconfig;
+            // In check-only mode no cluster exists: the services wait for a real provisioning run.
+            if (!config.cluster.checkOnly) {
+                const provider = clusterProvider(`${name}-provider`, hosts.kubeconfig, config.cluster.name, { parent: this });
+                this.services = new PaiServices(`${name}-pai`, servicesArgs, {
+                    parent: this, providers: [provider], dependsOn: [hosts.master.ready, ...hosts.workers.map(w => w.ready)],
+                });
+            }
         }
 
         this.portalUrl = pulumi.output(context.portalUrl);
@@ -77,6 +93,7 @@ export class OpenPaiCluster extends pulumi.ComponentResource {
             portalUrl: this.portalUrl,
             adminUser: this.adminUser,
             adminPassword: this.adminPassword,
+            kubeconfig: this.kubeconfig,
             virtualClusters: this.virtualClusters,
             versions: this.versions,
             registryMirrors: config.cluster.registryMirrors,

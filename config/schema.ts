@@ -46,6 +46,8 @@ export const clusterSchema = z.strictObject({
     kubeconfigPath: z.string().min(1).optional(),
     nvidiaDriverBranch: z.string().regex(/^[0-9]{3}$/, "must be a driver branch such as 580").default("580"),
     portalHost: hostname.optional(),
+    /** Run every host step in check-only mode: print what it would do, change nothing. */
+    checkOnly: z.boolean().default(false),
 });
 
 export const computingDeviceSchema = z.strictObject({
@@ -112,11 +114,20 @@ export const layoutSchema = z.strictObject({
 export const sshSchema = z.strictObject({
     user: z.string().min(1).default("ubuntu"),
     port: z.number().int().min(1).max(65535).default(22),
+    /** SSH connection attempts per step, with pauses between them (covers reboots). */
+    dialAttempts: z.number().int().min(1).max(1000).default(30),
     bastion: z.strictObject({
         host: z.string().min(1),
         port: z.number().int().min(1).max(65535).default(22),
         user: z.string().min(1).optional(),
     }).optional(),
+});
+
+/** The admin's dev box, reached over SSH like the hosts: kubectl and the kubeconfig go there. */
+export const devBoxSchema = z.strictObject({
+    host: z.string().min(1),
+    port: z.number().int().min(1).max(65535).default(22),
+    user: z.string().min(1).optional(),
 });
 
 /** A VC's share of one SKU: whole nodes, single GPUs (or vCPUs on CPU-only SKUs), or pinned hosts. */
@@ -148,6 +159,7 @@ export type Layout = z.infer<typeof layoutSchema>;
 export type Machine = z.infer<typeof machineSchema>;
 export type MachineSku = z.infer<typeof machineSkuSchema>;
 export type SshConfig = z.infer<typeof sshSchema>;
+export type DevBoxConfig = z.infer<typeof devBoxSchema>;
 export type SkuQuota = z.infer<typeof skuQuotaSchema>;
 export type VirtualClusters = z.infer<typeof virtualClustersSchema>;
 export type ServicesConfig = z.infer<typeof servicesSchema>;

@@ -3,8 +3,8 @@ import * as yaml from "js-yaml";
 import { z } from "zod";
 import { ConfigError, ConfigIssue, joinPath } from "./errors";
 import {
-    clusterSchema, layoutSchema, servicesSchema, sshSchema, virtualClustersSchema,
-    ClusterConfig, Layout, ServicesConfig, SshConfig, VirtualClusters,
+    clusterSchema, devBoxSchema, layoutSchema, servicesSchema, sshSchema, virtualClustersSchema,
+    ClusterConfig, DevBoxConfig, Layout, ServicesConfig, SshConfig, VirtualClusters,
 } from "./schema";
 import { workerSkus } from "./layout";
 
@@ -14,13 +14,15 @@ export const configNamespace = "openpai";
 /** Keys that hold credentials: accepted only as Pulumi secrets, never printed. */
 export const secretKeys = ["sshPrivateKey", "sshPassword", "kubeconfig", "registryPassword"] as const;
 
-const knownKeys = ["cluster", "layout", "ssh", "virtualClusters", "hived", "services", "adminUser", ...secretKeys];
+const knownKeys = ["cluster", "layout", "ssh", "devBox", "virtualClusters", "hived", "services", "adminUser", ...secretKeys];
 
 /** The whole validated stack configuration, with defaults applied. */
 export interface StackConfig {
     cluster: ClusterConfig;
     layout: Layout;
     ssh: SshConfig;
+    /** The admin's dev box, if it should be set up (kubeadm mode). */
+    devBox?: DevBoxConfig;
     /** VC quotas to generate the hived config from; absent when `hived` is given. */
     virtualClusters?: VirtualClusters;
     /** A full hived config passed through as-is (still validated). */
@@ -52,6 +54,7 @@ const sections = {
     cluster: clusterSchema.prefault({}),
     layout: layoutSchema,
     ssh: sshSchema.prefault({}),
+    devBox: devBoxSchema.optional(),
     virtualClusters: virtualClustersSchema.optional(),
     hived: z.record(z.string(), z.unknown()).optional(),
     services: servicesSchema.prefault({}),

@@ -55,8 +55,8 @@ build_kubernetes_provider() {
     -o "$out" ./cmd/pulumi-resource-kubernetes
 }
 
-# The upstream Node.js language host and random provider are modules the module proxy here
-# does not serve (403 for every version): scripts/toolchain/ holds our implementations.
+# The upstream Node.js language host, random and command providers are modules the module proxy
+# here does not serve (403 for every version): scripts/toolchain/ holds our implementations.
 build_language_host() {
   cd "$here/toolchain/language-nodejs"
   go build -ldflags "-s -w -X main.version=$PULUMI_VERSION" -o "$1" .
@@ -67,6 +67,11 @@ build_random_provider() {
   go build -ldflags "-s -w -X main.version=$PULUMI_RANDOM_VERSION" -o "$1" .
 }
 
+build_command_provider() {
+  cd "$here/toolchain/provider-command"
+  go build -ldflags "-s -w -X main.version=$PULUMI_COMMAND_VERSION" -o "$1" .
+}
+
 source_key() {
   cat "$here/toolchain/$1"/go.* "$here/toolchain/$1"/*.go | sha256sum | cut -c1-12
 }
@@ -75,6 +80,7 @@ source_key() {
 components=(
   "pulumi-language-nodejs|build_language_host|$PULUMI_VERSION-$(source_key language-nodejs)"
   "pulumi-resource-random|build_random_provider|$PULUMI_RANDOM_VERSION-$(source_key provider-random)"
+  "pulumi-resource-command|build_command_provider|$PULUMI_COMMAND_VERSION-$(source_key provider-command)"
   "pulumi|build_cli|$PULUMI_VERSION"
   "pulumi-resource-kubernetes|build_kubernetes_provider|$PULUMI_KUBERNETES_PROVIDER_VERSION-$PULUMI_KUBERNETES_SDK_VERSION"
 )

@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { Layout } from "../../config";
 import { nodeLabels } from "./node-labels";
+import { clusterProvider } from "./provider";
 
 export interface ExistingClusterArgs {
     /** Kubeconfig contents of the cluster (secret). */
@@ -19,12 +20,7 @@ export class ExistingCluster extends pulumi.ComponentResource {
 
     constructor(name: string, args: ExistingClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("openpai:kubernetes:ExistingCluster", name, {}, opts);
-        this.provider = new k8s.Provider(`${name}-provider`, {
-            kubeconfig: pulumi.secret(args.kubeconfig),
-            clusterIdentifier: args.clusterId,
-            deleteUnreachable: true,
-            enableConfigMapMutable: true,
-        }, { parent: this });
+        this.provider = clusterProvider(`${name}-provider`, args.kubeconfig, args.clusterId, { parent: this });
         this.nodeLabels = args.layout["machine-list"].map(machine => new k8s.core.v1.NodePatch(`${name}-labels-${machine.hostname}`, {
             metadata: { name: machine.hostname, labels: nodeLabels(machine) },
         }, { parent: this, provider: this.provider }));

@@ -25,7 +25,7 @@ export interface CommandResult {
 }
 
 /** What a Pulumi run of this project needs from the checkout; linked, so tests run the real code. */
-const projectEntries = ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "components", "config", "node_modules"];
+export const projectEntries = ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "components", "config", "node_modules"];
 
 /**
  * A Pulumi workspace for tests: a local file backend in a temp dir, a fixed passphrase, no
@@ -37,14 +37,21 @@ export class Engine {
     readonly project: string;
     readonly env: NodeJS.ProcessEnv;
 
-    /** `source`: the project to run (this checkout by default) and the entries it needs. */
-    constructor(source: { dir: string; entries: string[] } = { dir: projectRoot, entries: projectEntries }) {
+    /**
+     * `source`: the project to run (this checkout by default) and the entries it needs; entries
+     * in `copies` are copied instead of linked, so a test can edit them.
+     */
+    constructor(source: { dir: string; entries: string[]; copies?: string[] } = { dir: projectRoot, entries: projectEntries }) {
         this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "openpai-engine-"));
         fs.mkdirSync(path.join(this.dir, "state"));
         this.project = path.join(this.dir, "project");
         fs.mkdirSync(this.project);
         for (const entry of source.entries) {
-            fs.symlinkSync(path.join(source.dir, entry), path.join(this.project, entry));
+            if (source.copies?.includes(entry)) {
+                fs.cpSync(path.join(source.dir, entry), path.join(this.project, entry), { recursive: true });
+            } else {
+                fs.symlinkSync(path.join(source.dir, entry), path.join(this.project, entry));
+            }
         }
         if (!source.entries.includes("node_modules")) {
             fs.symlinkSync(path.join(projectRoot, "node_modules"), path.join(this.project, "node_modules"));

@@ -26,7 +26,7 @@ describe("stack config", () => {
         assert.strictEqual(config.cluster.podCidr, "10.200.0.0/13");
         assert.strictEqual(config.cluster.serviceCidr, "10.192.0.0/13");
         assert.deepStrictEqual(config.cluster.registry, { domain: "docker.io", namespace: "openpai" });
-        assert.deepStrictEqual(config.ssh, { user: "ubuntu", port: 22 });
+        assert.deepStrictEqual(config.ssh, { user: "ubuntu", port: 22, dialAttempts: 30 });
         assert.strictEqual(config.services.prometheus, true);
         assert.strictEqual(config.services.marketplace, false);
         assert.strictEqual(config.adminUser, "admin");

@@ -1,0 +1,460 @@
+// Command pulumi-resource-command runs commands on remote hosts over SSH for the Pulumi engine:
+// the `command:remote:Command` resource of @pulumi/command 1.2.1.
+//
+// The upstream provider module is not served by the module proxy reachable here, so the
+// toolchain builds this implementation of the one resource this project uses. It follows the
+// upstream contract: `create` runs on create, `update` (else `create`) when an input other than
+// `triggers` changes, `delete` on delete with the previous output in PULUMI_COMMAND_STDOUT and
+// PULUMI_COMMAND_STDERR; a change of `triggers` replaces the resource.
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
+	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
+	"golang.org/x/crypto/ssh"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/emptypb"
+	"google.golang.org/protobuf/types/known/structpb"
+)
+
+var version = "v0.0.0-dev"
+
+const remoteCommandType = "command:remote:Command"
+
+// updateKeys change by an update; triggerKey forces a replacement.
+var updateKeys = []string{"addPreviousOutputInEnv", "connection", "create", "delete", "environment", "logging", "stdin", "update"}
+
+const triggerKey = "triggers"
+
+type provider struct {
+	pulumirpc.UnimplementedResourceProviderServer
+}
+
+func main() {
+	handle, err := rpcutil.ServeWithOptions(rpcutil.ServeOptions{
+		Init: func(s *grpc.Server) error {
+			pulumirpc.RegisterResourceProviderServer(s, &provider{})
+			return nil
+		},
+	})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "pulumi-resource-command: cannot listen: %v\n", err)
+		os.Exit(1)
+	}
+	fmt.Printf("%d\n", handle.Port)
+	if err := <-handle.Done; err != nil {
+		fmt.Fprintf(os.Stderr, "pulumi-resource-command: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+var marshalOpts = plugin.MarshalOptions{KeepUnknowns: true, KeepSecrets: true, SkipNulls: true}
+
+func unmarshal(s *structpb.Struct) (resource.PropertyMap, error) {
+	return plugin.UnmarshalProperties(s, marshalOpts)
+}
+
+func marshal(m resource.PropertyMap) (*structpb.Struct, error) {
+	return plugin.MarshalProperties(m, marshalOpts)
+}
+
+func (p *provider) GetPluginInfo(context.Context, *emptypb.Empty) (*pulumirpc.PluginInfo, error) {
+	return &pulumirpc.PluginInfo{Version: strings.TrimPrefix(version, "v")}, nil
+}
+
+func (p *provider) GetSchema(context.Context, *pulumirpc.GetSchemaRequest) (*pulumirpc.GetSchemaResponse, error) {
+	return &pulumirpc.GetSchemaResponse{Schema: fmt.Sprintf(`{"name":"command","version":%q}`, strings.TrimPrefix(version, "v"))}, nil
+}
+
+func (p *provider) CheckConfig(_ context.Context, req *pulumirpc.CheckRequest) (*pulumirpc.CheckResponse, error) {
+	return &pulumirpc.CheckResponse{Inputs: req.GetNews()}, nil
+}
+
+func (p *provider) DiffConfig(context.Context, *pulumirpc.DiffRequest) (*pulumirpc.DiffResponse, error) {
+	return &pulumirpc.DiffResponse{Changes: pulumirpc.DiffResponse_DIFF_NONE}, nil
+}
+
+func (p *provider) Configure(context.Context, *pulumirpc.ConfigureRequest) (*pulumirpc.ConfigureResponse, error) {
+	return &pulumirpc.ConfigureResponse{AcceptSecrets: true, SupportsPreview: true}, nil
+}
+
+func (p *provider) Cancel(context.Context, *emptypb.Empty) (*emptypb.Empty, error) {
+	return &emptypb.Empty{}, nil
+}
+
+func checkType(urn string) error {
+	if t := resource.URN(urn).Type().String(); t != remoteCommandType {
+		return status.Errorf(codes.InvalidArgument, "this command provider supports %s only, not %s", remoteCommandType, t)
+	}
+	return nil
+}
+
+func (p *provider) Check(_ context.Context, req *pulumirpc.CheckRequest) (*pulumirpc.CheckResponse, error) {
+	if err := checkType(req.GetUrn()); err != nil {
+		return nil, err
+	}
+	news, err := unmarshal(req.GetNews())
+	if err != nil {
+		return nil, err
+	}
+	var failures []*pulumirpc.CheckFailure
+	if !news["connection"].HasValue() && !news["connection"].ContainsUnknowns() {
+		failures = append(failures, &pulumirpc.CheckFailure{Property: "connection", Reason: "connection is required"})
+	}
+	return &pulumirpc.CheckResponse{Inputs: req.GetNews(), Failures: failures}, nil
+}
+
+func (p *provider) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*pulumirpc.DiffResponse, error) {
+	olds, err := unmarshal(req.GetOldInputs())
+	if err != nil {
+		return nil, err
+	}
+	if req.GetOldInputs() == nil {
+		if olds, err = unmarshal(req.GetOlds()); err != nil {
+			return nil, err
+		}
+	}
+	news, err := unmarshal(req.GetNews())
+	if err != nil {
+		return nil, err
+	}
+	changed := func(key string) bool {
+		o, n := olds[resource.PropertyKey(key)], news[resource.PropertyKey(key)]
+		return n.ContainsUnknowns() || !o.DeepEquals(n)
+	}
+	var diffs, replaces []string
+	detailed := map[string]*pulumirpc.PropertyDiff{}
+	for _, key := range updateKeys {
+		if changed(key) {
+			diffs = append(diffs, key)
+			detailed[key] = &pulumirpc.PropertyDiff{Kind: pulumirpc.PropertyDiff_UPDATE, InputDiff: true}
+		}
+	}
+	if changed(triggerKey) {
+		diffs = append(diffs, triggerKey)
+		replaces = append(replaces, triggerKey)
+		detailed[triggerKey] = &pulumirpc.PropertyDiff{Kind: pulumirpc.PropertyDiff_UPDATE_REPLACE, InputDiff: true}
+	}
+	if len(diffs) == 0 {
+		return &pulumirpc.DiffResponse{Changes: pulumirpc.DiffResponse_DIFF_NONE, HasDetailedDiff: true}, nil
+	}
+	return &pulumirpc.DiffResponse{Changes: pulumirpc.DiffResponse_DIFF_SOME, Diffs: diffs, Replaces: replaces,
+		DetailedDiff: detailed, HasDetailedDiff: true}, nil
+}
+
+func stringInput(m resource.PropertyMap, key string) string {
+	v := m[resource.PropertyKey(key)]
+	if v.IsSecret() {
+		v = v.SecretValue().Element
+	}
+	if v.IsString() {
+		return v.StringValue()
+	}
+	return ""
+}
+
+func numberInput(m resource.PropertyMap, key string, fallback int) int {
+	v := m[resource.PropertyKey(key)]
+	if v.IsNumber() {
+		return int(v.NumberValue())
+	}
+	return fallback
+}
+
+func objectInput(m resource.PropertyMap, key string) resource.PropertyMap {
+	v := m[resource.PropertyKey(key)]
+	if v.IsSecret() {
+		v = v.SecretValue().Element
+	}
+	if v.IsObject() {
+		return v.ObjectValue()
+	}
+	return resource.PropertyMap{}
+}
+
+type connection struct {
+	host, user                            string
+	port, dialErrorLimit, perDialTimeoutS int
+	auth                                  []ssh.AuthMethod
+	hostKey                               string
+	proxy                                 *connection
+}
+
+func parseConnection(m resource.PropertyMap) (*connection, error) {
+	c := &connection{
+		host:            stringInput(m, "host"),
+		user:            stringInput(m, "user"),
+		port:            numberInput(m, "port", 22),
+		dialErrorLimit:  numberInput(m, "dialErrorLimit", 10),
+		perDialTimeoutS: numberInput(m, "perDialTimeout", 15),
+		hostKey:         stringInput(m, "hostKey"),
+	}
+	if c.user == "" {
+		c.user = "root"
+	}
+	if key := stringInput(m, "privateKey"); key != "" {
+		var signer ssh.Signer
+		var err error
+		if pass := stringInput(m, "privateKeyPassword"); pass != "" {
+			signer, err = ssh.ParsePrivateKeyWithPassphrase([]byte(key), []byte(pass))
+		} else {
+			signer, err = ssh.ParsePrivateKey([]byte(key))
+		}
+		if err != nil {
+			return nil, fmt.Errorf("connection.privateKey: %w", err)
+		}
+		c.auth = append(c.auth, ssh.PublicKeys(signer))
+	}
+	if pass := stringInput(m, "password"); pass != "" {
+		c.auth = append(c.auth, ssh.Password(pass))
+	}
+	if len(c.auth) == 0 {
+		return nil, fmt.Errorf("connection: give privateKey or password")
+	}
+	if proxy := objectInput(m, "proxy"); len(proxy) > 0 {
+		pc, err := parseConnection(proxy)
+		if err != nil {
+			return nil, fmt.Errorf("connection.proxy: %w", err)
+		}
+		c.proxy = pc
+	}
+	return c, nil
+}
+
+func (c *connection) config() *ssh.ClientConfig {
+	callback := ssh.InsecureIgnoreHostKey()
+	if c.hostKey != "" {
+		if key, _, _, _, err := ssh.ParseAuthorizedKey([]byte(c.hostKey)); err == nil {
+			callback = ssh.FixedHostKey(key)
+		}
+	}
+	return &ssh.ClientConfig{User: c.user, Auth: c.auth, HostKeyCallback: callback, Timeout: time.Duration(c.perDialTimeoutS) * time.Second}
+}
+
+// dial connects, retrying with a pause between tries (hosts may be rebooting or still booting).
+func (c *connection) dial(ctx context.Context) (*ssh.Client, error) {
+	address := net.JoinHostPort(c.host, strconv.Itoa(c.port))
+	var last error
+	for attempt := 1; attempt <= max(1, c.dialErrorLimit); attempt++ {
+		client, err := c.dialOnce(ctx, address)
+		if err == nil {
+			return client, nil
+		}
+		last = err
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Duration(min(attempt, 5)) * time.Second):
+		}
+	}
+	return nil, fmt.Errorf("ssh %s@%s: %d attempts failed, last: %w", c.user, address, max(1, c.dialErrorLimit), last)
+}
+
+func (c *connection) dialOnce(ctx context.Context, address string) (*ssh.Client, error) {
+	if c.proxy == nil {
+		return ssh.Dial("tcp", address, c.config())
+	}
+	jump, err := c.proxy.dial(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("proxy: %w", err)
+	}
+	conn, err := jump.Dial("tcp", address)
+	if err != nil {
+		jump.Close()
+		return nil, err
+	}
+	ncc, chans, reqs, err := ssh.NewClientConn(conn, address, c.config())
+	if err != nil {
+		jump.Close()
+		return nil, err
+	}
+	return ssh.NewClient(ncc, chans, reqs), nil
+}
+
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'"'"'`) + "'"
+}
+
+// run executes one command. Environment variables are exported in the command line itself, so
+// they work without sshd's AcceptEnv.
+func run(ctx context.Context, props resource.PropertyMap, command string, extraEnv map[string]string) (string, string, error) {
+	conn, err := parseConnection(objectInput(props, "connection"))
+	if err != nil {
+		return "", "", err
+	}
+	client, err := conn.dial(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	defer client.Close()
+	session, err := client.NewSession()
+	if err != nil {
+		return "", "", err
+	}
+	defer session.Close()
+	env := map[string]string{}
+	for k, v := range objectInput(props, "environment") {
+		if v.IsSecret() {
+			v = v.SecretValue().Element
+		}
+		if v.IsString() {
+			env[string(k)] = v.StringValue()
+		}
+	}
+	for k, v := range extraEnv {
+		env[k] = v
+	}
+	keys := make([]string, 0, len(env))
+	for k := range env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var prefix strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&prefix, "export %s=%s; ", k, shellQuote(env[k]))
+	}
+	var stdout, stderr bytes.Buffer
+	session.Stdout, session.Stderr = &stdout, &stderr
+	if stdin := stringInput(props, "stdin"); stdin != "" {
+		session.Stdin = strings.NewReader(stdin)
+	}
+	done := make(chan error, 1)
+	go func() { done <- session.Run(prefix.String() + command) }()
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		_ = session.Signal(ssh.SIGTERM)
+		err = ctx.Err()
+	}
+	out, errOut := strings.TrimSuffix(stdout.String(), "\n"), strings.TrimSuffix(stderr.String(), "\n")
+	if err != nil {
+		tail := errOut
+		if len(tail) > 4000 {
+			tail = "..." + tail[len(tail)-4000:]
+		}
+		return out, errOut, fmt.Errorf("%s on %s: %w\n%s", firstLine(command), conn.host, err, tail)
+	}
+	return out, errOut, nil
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
+	if len(line) > 80 {
+		line = line[:80] + "..."
+	}
+	return line
+}
+
+func previousOutputEnv(props resource.PropertyMap, olds resource.PropertyMap) map[string]string {
+	if v := props["addPreviousOutputInEnv"]; v.IsBool() && !v.BoolValue() {
+		return nil
+	}
+	return map[string]string{"PULUMI_COMMAND_STDOUT": stringInput(olds, "stdout"), "PULUMI_COMMAND_STDERR": stringInput(olds, "stderr")}
+}
+
+func withOutputs(props resource.PropertyMap, stdout, stderr string, preview bool) (*structpb.Struct, error) {
+	out := props.Copy()
+	if preview {
+		out["stdout"] = resource.MakeComputed(resource.NewStringProperty(""))
+		out["stderr"] = resource.MakeComputed(resource.NewStringProperty(""))
+	} else {
+		out["stdout"] = resource.NewStringProperty(stdout)
+		out["stderr"] = resource.NewStringProperty(stderr)
+	}
+	return marshal(out)
+}
+
+func timeoutContext(ctx context.Context, seconds float64) (context.Context, context.CancelFunc) {
+	if seconds > 0 {
+		return context.WithTimeout(ctx, time.Duration(seconds*float64(time.Second)))
+	}
+	return context.WithCancel(ctx)
+}
+
+func (p *provider) Create(ctx context.Context, req *pulumirpc.CreateRequest) (*pulumirpc.CreateResponse, error) {
+	if err := checkType(req.GetUrn()); err != nil {
+		return nil, err
+	}
+	props, err := unmarshal(req.GetProperties())
+	if err != nil {
+		return nil, err
+	}
+	id := resource.URN(req.GetUrn()).Name() + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	if req.GetPreview() {
+		s, err := withOutputs(props, "", "", true)
+		return &pulumirpc.CreateResponse{Properties: s}, err
+	}
+	var stdout, stderr string
+	if command := stringInput(props, "create"); command != "" {
+		ctx, cancel := timeoutContext(ctx, req.GetTimeout())
+		defer cancel()
+		if stdout, stderr, err = run(ctx, props, command, nil); err != nil {
+			return nil, err
+		}
+	}
+	s, err := withOutputs(props, stdout, stderr, false)
+	return &pulumirpc.CreateResponse{Id: id, Properties: s}, err
+}
+
+func (p *provider) Update(ctx context.Context, req *pulumirpc.UpdateRequest) (*pulumirpc.UpdateResponse, error) {
+	olds, err := unmarshal(req.GetOlds())
+	if err != nil {
+		return nil, err
+	}
+	news, err := unmarshal(req.GetNews())
+	if err != nil {
+		return nil, err
+	}
+	if req.GetPreview() {
+		s, err := withOutputs(news, "", "", true)
+		return &pulumirpc.UpdateResponse{Properties: s}, err
+	}
+	command := stringInput(news, "update")
+	if command == "" {
+		command = stringInput(news, "create")
+	}
+	stdout, stderr := stringInput(olds, "stdout"), stringInput(olds, "stderr")
+	if command != "" {
+		ctx, cancel := timeoutContext(ctx, req.GetTimeout())
+		defer cancel()
+		if stdout, stderr, err = run(ctx, news, command, previousOutputEnv(news, olds)); err != nil {
+			return nil, err
+		}
+	}
+	s, err := withOutputs(news, stdout, stderr, false)
+	return &pulumirpc.UpdateResponse{Properties: s}, err
+}
+
+func (p *provider) Delete(ctx context.Context, req *pulumirpc.DeleteRequest) (*emptypb.Empty, error) {
+	props, err := unmarshal(req.GetProperties())
+	if err != nil {
+		return nil, err
+	}
+	if command := stringInput(props, "delete"); command != "" {
+		ctx, cancel := timeoutContext(ctx, req.GetTimeout())
+		defer cancel()
+		if _, _, err := run(ctx, props, command, previousOutputEnv(props, props)); err != nil {
+			return nil, err
+		}
+	}
+	return &emptypb.Empty{}, nil
+}
+
+// Read returns the stored state: a command's effect cannot be read back.
+func (p *provider) Read(_ context.Context, req *pulumirpc.ReadRequest) (*pulumirpc.ReadResponse, error) {
+	return &pulumirpc.ReadResponse{Id: req.GetId(), Properties: req.GetProperties(), Inputs: req.GetInputs()}, nil
+}
