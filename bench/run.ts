@@ -1,6 +1,23 @@
-import { hivedFigures } from "./hived";
+import { hostFigures, previewFigures } from "./engine";
+import { Figure, hivedFigures } from "./hived";
 
-/** Prints every benchmark figure as one JSON line: {"name","value","unit"}. */
-for (const figure of hivedFigures()) {
-    process.stdout.write(`${JSON.stringify(figure)}\n`);
+/**
+ * Prints every benchmark figure as one JSON line: {"name","value","unit"}.
+ * `npm run bench` runs all; `npm run bench -- hived|preview|hosts` runs one group.
+ */
+const groups: Record<string, () => Figure[]> = {
+    hived: hivedFigures,
+    preview: () => previewFigures([10, 100, 1000]),
+    hosts: () => hostFigures([1, 5, 20]),
+};
+const wanted = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(groups);
+for (const name of wanted) {
+    const group = groups[name];
+    if (!group) {
+        process.stderr.write(`unknown benchmark group '${name}': use ${Object.keys(groups).join(", ")}\n`);
+        process.exit(2);
+    }
+    for (const figure of group()) {
+        process.stdout.write(`${JSON.stringify(figure)}\n`);
+    }
 }

@@ -56,31 +56,24 @@ build_kubernetes_provider() {
 }
 
 # The upstream Node.js language host, random and command providers are modules the module proxy
-# here does not serve (403 for every version): scripts/toolchain/ holds our implementations.
-build_language_host() {
-  cd "$here/toolchain/language-nodejs"
-  go build -ldflags "-s -w -X main.version=$PULUMI_VERSION" -o "$1" .
+# here does not serve (403 for every version): scripts/toolchain/plugins holds our implementations.
+build_plugin() {
+  local out="$1" name="$2" ver="$3"
+  cd "$here/toolchain/plugins"
+  go build -ldflags "-s -w -X main.version=$ver" -o "$out" "./cmd/$name"
 }
+build_language_host() { build_plugin "$1" pulumi-language-nodejs "$PULUMI_VERSION"; }
+build_random_provider() { build_plugin "$1" pulumi-resource-random "$PULUMI_RANDOM_VERSION"; }
+build_command_provider() { build_plugin "$1" pulumi-resource-command "$PULUMI_COMMAND_VERSION"; }
 
-build_random_provider() {
-  cd "$here/toolchain/provider-random"
-  go build -ldflags "-s -w -X main.version=$PULUMI_RANDOM_VERSION" -o "$1" .
-}
-
-build_command_provider() {
-  cd "$here/toolchain/provider-command"
-  go build -ldflags "-s -w -X main.version=$PULUMI_COMMAND_VERSION" -o "$1" .
-}
-
-source_key() {
-  cat "$here/toolchain/$1"/go.* "$here/toolchain/$1"/*.go | sha256sum | cut -c1-12
-}
+# Our plugins share code: a change anywhere in the module rebuilds all three (seconds).
+plugins_key="$(find "$here/toolchain/plugins" -type f \( -name '*.go' -o -name 'go.*' \) -print0 | sort -z | xargs -0 cat | sha256sum | cut -c1-12)"
 
 # name | builder | cache key (changes whenever the binary's inputs change)
 components=(
-  "pulumi-language-nodejs|build_language_host|$PULUMI_VERSION-$(source_key language-nodejs)"
-  "pulumi-resource-random|build_random_provider|$PULUMI_RANDOM_VERSION-$(source_key provider-random)"
-  "pulumi-resource-command|build_command_provider|$PULUMI_COMMAND_VERSION-$(source_key provider-command)"
+  "pulumi-language-nodejs|build_language_host|$PULUMI_VERSION-$plugins_key"
+  "pulumi-resource-random|build_random_provider|$PULUMI_RANDOM_VERSION-$plugins_key"
+  "pulumi-resource-command|build_command_provider|$PULUMI_COMMAND_VERSION-$plugins_key"
   "pulumi|build_cli|$PULUMI_VERSION"
   "pulumi-resource-kubernetes|build_kubernetes_provider|$PULUMI_KUBERNETES_PROVIDER_VERSION-$PULUMI_KUBERNETES_SDK_VERSION"
 )

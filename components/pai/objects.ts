@@ -110,3 +110,16 @@ export function service(name: string, namespace: string, ports: { name: string; 
 export function hostPathVolume(name: string, path: string, type?: string): Record<string, unknown> {
     return { name, hostPath: { path, ...(type ? { type } : {}) } };
 }
+
+/** An env var read from a Secret, so no credential sits in the manifest. */
+export function secretEnv(name: string, secret: string, key: string): Record<string, unknown> {
+    return { name, valueFrom: { secretKeyRef: { name: secret, key } } };
+}
+
+/** A ClusterRole with these rules, bound to one service account. */
+export function clusterRoleFor(name: string, rules: Record<string, unknown>[], account: { name: string; namespace: string }): K8sObject[] {
+    return [
+        { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", metadata: { name, labels: labels(name) }, rules },
+        clusterRoleBinding(name, name, account),
+    ];
+}

@@ -63,6 +63,9 @@ export class Engine {
             PULUMI_CONFIG_PASSPHRASE: "openpai-engine-tests",
             PULUMI_SKIP_UPDATE_CHECK: "true",
             PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+            // The engine otherwise rewrites the whole state after every step (quadratic in
+            // resources: 67 s instead of 20 s for a 100-worker preview); the final state is still written.
+            PULUMI_SKIP_CHECKPOINTS: "true",
             PULUMI_HOME: path.join(this.dir, "home"),
         };
     }

@@ -19,7 +19,15 @@ describe("pulumi preview through the real engine", function () {
         const counts = countByType(result.steps);
         assert.strictEqual(counts["pulumi:pulumi:Stack"], 1);
         assert.strictEqual(counts["openpai:index:Cluster"], 1);
-        assert.strictEqual(counts["random:index/randomPassword:RandomPassword"], 1);
+        // Hosts: a master (8 steps) and two GPU workers (10 steps each), provisioned over SSH.
+        assert.strictEqual(counts["openpai:hosts:MasterHost"], 1);
+        assert.strictEqual(counts["openpai:hosts:WorkerHost"], 2);
+        assert.strictEqual(counts["command:remote:Command"], 28);
+        // Kubernetes and PAI: the provider on the new cluster's kubeconfig, then every service.
+        assert.strictEqual(counts["pulumi:providers:kubernetes"], 1);
+        assert.strictEqual(counts["openpai:pai:HivedScheduler"], 1);
+        assert.strictEqual(counts["kubernetes:apps/v1:Deployment"] > 0 && counts["kubernetes:apps/v1:DaemonSet"] > 0, true);
+        assert.strictEqual(counts["random:index/randomPassword:RandomPassword"], 4);
         assert.ok(result.steps.every(s => s.op === "create"));
         assert.strictEqual(result.config["openpai:sshPrivateKey"], "[secret]");
         assert.ok(!raw.stdout.includes("BEGIN OPENSSH PRIVATE KEY") && !raw.stderr.includes("BEGIN OPENSSH PRIVATE KEY"), "the key leaked");
@@ -45,7 +53,7 @@ describe("pulumi preview through the real engine", function () {
             const stack = engine.stack(`w${workers}`, configWithWorkers(workers), { "openpai:sshPrivateKey": key });
             const { result, raw } = stack.preview();
             assert.strictEqual(raw.code, 0, raw.stderr);
-            assert.strictEqual(countByType(result.steps)["openpai:index:Cluster"], 1);
+            assert.strictEqual(countByType(result.steps)["openpai:hosts:WorkerHost"], workers);
             must(raw);
         });
     }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Read-only checks from OpenPAI's requirement.sh and kubespray's, against the layout's SKU.
-# Prints one JSON line of facts last; fails (apply mode) on the first unmet requirement list.
+# Prints one JSON line of facts last; in apply mode it then fails if any requirement is unmet,
+# after naming every one of them.
 set -euo pipefail
 : "${EXPECTED_HOSTNAME:?}" "${SKU_MEM_MB:?}" "${SKU_VCORE:?}" "${GPU_COUNT:?}" "${ROLE:?}"
 
@@ -44,7 +45,12 @@ fi
 [[ "$ntp" != no ]] || log "warning: the clock is not NTP-synchronized"
 ((${#registries[@]} > 0)) || log "warning: no default registry reachable: set cluster.registryMirrors"
 
-for p in "${problems[@]}"; do fail "$p"; done
+for p in "${problems[@]}"; do
+  if check_only; then log "would fail: $p"; else log "error: $p" >&2; fi
+done
 printf '{"hostname":"%s","role":"%s","os":"%s","cgroup":"%s","memMb":%d,"vcpus":%d,"swapDevices":%d,"secureBoot":"%s","nouveau":"%s","gpusLspci":%d,"gpusNvidiaSmi":%d,"ntpSynchronized":"%s","busyPorts":"%s","reachableRegistries":"%s","problems":%d}\n' \
   "$host" "$ROLE" "$os" "$cgroup" "$mem_mb" "$vcpus" "$swap_devices" "$secure_boot" "$nouveau" "$gpus_lspci" "$gpus_smi" "$ntp" \
   "${busy_ports[*]:-}" "${registries[*]:-}" "${#problems[@]}"
+if ((${#problems[@]} > 0)) && ! check_only; then
+  exit 1
+fi

@@ -1,5 +1,5 @@
 import { externalImages, PaiContext } from "../context";
-import { container, daemonSet, hostPathVolume, K8sObject, onMaster, serviceAccount, clusterRoleBinding, statefulSet } from "../objects";
+import { clusterRoleBinding, container, daemonSet, hostPathVolume, K8sObject, onMaster, secretEnv, serviceAccount, statefulSet } from "../objects";
 
 /** Secret (created with generated values by the Database component) holding the DB credentials. */
 export const databaseSecret = { name: "pai-database", password: "password", connection: "connection-string" };
@@ -9,13 +9,13 @@ const storageRoot = "/mnt/paiInternal";
 
 /** Internal storage on the master, PostgreSQL on it, and the database controller feeding it. */
 export function databaseManifests(ctx: PaiContext): K8sObject[] {
-    const secretEnv = (name: string, key: string) => ({ name, valueFrom: { secretKeyRef: { name: databaseSecret.name, key } } });
+    const dbEnv = (name: string, key: string) => secretEnv(name, databaseSecret.name, key);
     const controller = { name: "database-controller", namespace: ctx.namespace };
     const watcher = (name: string, requests = { cpu: "100m", memory: "256Mi" }) => container({
         name, image: ctx.paiImage("database-controller"), requests,
         command: ["node", `src/${name}/index.js`],
         env: [
-            secretEnv("DB_CONNECTION_STR", databaseSecret.connection),
+            dbEnv("DB_CONNECTION_STR", databaseSecret.connection),
             { name: "WRITE_MERGER_URL", value: `http://${ctx.master.hostip}:${writeMergerPort}` },
             { name: "RBAC_IN_CLUSTER", value: "true" },
             { name: "CLUSTER_ID", value: ctx.clusterId },
@@ -51,7 +51,7 @@ export function databaseManifests(ctx: PaiContext): K8sObject[] {
                         { name: "POSTGRES_USER", value: "root" },
                         { name: "POSTGRES_DB", value: "openpai" },
                         { name: "PGDATA", value: `${storageRoot}/storage/pgsql/data` },
-                        secretEnv("POSTGRES_PASSWORD", databaseSecret.password),
+                        dbEnv("POSTGRES_PASSWORD", databaseSecret.password),
                     ],
                     volumeMounts: [{ name: "storage", mountPath: storageRoot }],
                 })],

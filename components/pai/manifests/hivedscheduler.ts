@@ -1,6 +1,6 @@
 import * as yaml from "js-yaml";
 import { externalImages, PaiContext } from "../context";
-import { clusterRoleBinding, configMap, container, deployment, K8sObject, labels, onMaster, service, serviceAccount, statefulSet } from "../objects";
+import { clusterRoleBinding, clusterRoleFor, configMap, container, deployment, K8sObject, labels, onMaster, service, serviceAccount, statefulSet } from "../objects";
 
 /** Port of HiveD's web service; OpenPAI exposed it as a NodePort on the same number. */
 export const hivedPort = 30096;
@@ -39,16 +39,11 @@ export function hivedSchedulerManifests(ctx: PaiContext): K8sObject[] {
     const schedulers = { name: "hivedscheduler-ds", namespace: ctx.namespace };
     const objects: K8sObject[] = [
         serviceAccount(hived.name, hived.namespace),
-        {
-            apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole",
-            metadata: { name: "hivedscheduler", labels: labels("hivedscheduler") },
-            rules: [
-                { apiGroups: [""], resources: ["nodes", "pods"], verbs: ["get", "list", "watch"] },
-                { apiGroups: [""], resources: ["pods"], verbs: ["update", "patch"] },
-                { apiGroups: [""], resources: ["pods/binding"], verbs: ["create"] },
-            ],
-        },
-        clusterRoleBinding("hivedscheduler", "hivedscheduler", hived),
+        ...clusterRoleFor("hivedscheduler", [
+            { apiGroups: [""], resources: ["nodes", "pods"], verbs: ["get", "list", "watch"] },
+            { apiGroups: [""], resources: ["pods"], verbs: ["update", "patch"] },
+            { apiGroups: [""], resources: ["pods/binding"], verbs: ["create"] },
+        ], hived),
         configMap("hivedscheduler-config", ctx.namespace, { "hivedscheduler.yaml": ctx.hived.yaml }),
         statefulSet({
             name: "hivedscheduler-hs", namespace: ctx.namespace,

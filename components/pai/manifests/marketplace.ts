@@ -1,5 +1,5 @@
 import { PaiContext } from "../context";
-import { container, daemonSet, K8sObject, onMaster } from "../objects";
+import { container, daemonSet, K8sObject, onMaster, secretEnv } from "../objects";
 import { databaseSecret } from "./database";
 
 export const marketplacePorts = { restserver: 9292, webportal: 9293 };
@@ -23,7 +23,7 @@ export function marketplaceManifests(ctx: PaiContext): K8sObject[] {
     });
     return [
         service("restserver", marketplacePorts.restserver, [
-            { name: "DB_CONNECTION_STR", valueFrom: { secretKeyRef: { name: databaseSecret.name, key: databaseSecret.connection } } },
+            secretEnv("DB_CONNECTION_STR", databaseSecret.name, databaseSecret.connection),
             { name: "REST_SERVER_URI", value: `${ctx.portalUrl}rest-server` },
         ]),
         service("webportal", marketplacePorts.webportal, [{ name: "MARKETPLACE_API_URI", value: `${ctx.portalUrl}marketplace/api` }]),

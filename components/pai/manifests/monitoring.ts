@@ -1,7 +1,7 @@
 import * as yaml from "js-yaml";
 import { workerDaemons } from "../../../config";
 import { externalImages, PaiContext } from "../context";
-import { configMap, container, daemonSet, deployment, hostPathVolume, K8sObject, labels, onMaster, serviceAccount } from "../objects";
+import { clusterRoleFor, configMap, container, daemonSet, deployment, hostPathVolume, K8sObject, onMaster, serviceAccount } from "../objects";
 import { cpuQuantity, memoryQuantity } from "./device-plugins";
 
 export const prometheusPort = 9091;
@@ -118,17 +118,8 @@ export function monitoringManifests(ctx: PaiContext): K8sObject[] {
     if (s.watchdog) {
         objects.push(
             serviceAccount("watchdog", ctx.namespace),
-            {
-                apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole",
-                metadata: { name: "pai-watchdog", labels: labels("watchdog") },
-                rules: [{ apiGroups: [""], resources: ["pods", "nodes"], verbs: ["get", "list", "watch"] }],
-            },
-            {
-                apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRoleBinding",
-                metadata: { name: "pai-watchdog", labels: labels("watchdog") },
-                roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "pai-watchdog" },
-                subjects: [{ kind: "ServiceAccount", name: "watchdog", namespace: ctx.namespace }],
-            },
+            ...clusterRoleFor("pai-watchdog", [{ apiGroups: [""], resources: ["pods", "nodes"], verbs: ["get", "list", "watch"] }],
+                { name: "watchdog", namespace: ctx.namespace }),
             deployment({
                 name: "watchdog", namespace: ctx.namespace,
                 podSpec: {

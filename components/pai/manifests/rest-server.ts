@@ -1,5 +1,5 @@
 import { PaiContext } from "../context";
-import { clusterRoleBinding, container, daemonSet, K8sObject, onMaster, serviceAccount } from "../objects";
+import { clusterRoleBinding, container, daemonSet, K8sObject, onMaster, secretEnv, serviceAccount } from "../objects";
 import { databaseSecret, writeMergerPort } from "./database";
 import { hivedPort } from "./hivedscheduler";
 import { logManagerPort } from "./log-manager";
@@ -12,7 +12,6 @@ export const webportalPort = 9286;
 /** rest-server with the environment OpenPAI v1.8 gives it; credentials come from Secrets. */
 export function restServerManifests(ctx: PaiContext): K8sObject[] {
     const account = { name: "rest-server", namespace: ctx.namespace };
-    const secretEnv = (name: string, secret: string, key: string) => ({ name, valueFrom: { secretKeyRef: { name: secret, key } } });
     const master = ctx.master.hostip;
     const env = [
         { name: "LAUNCHER_TYPE", value: "k8s" },

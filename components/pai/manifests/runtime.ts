@@ -1,6 +1,6 @@
 import * as yaml from "js-yaml";
 import { PaiContext } from "../context";
-import { configMap, K8sObject, labels, serviceAccount } from "../objects";
+import { clusterRoleFor, configMap, K8sObject, serviceAccount } from "../objects";
 
 /** The identity job pods run as (openpai-runtime init container) and the job exit spec. */
 export function runtimeManifests(ctx: PaiContext): K8sObject[] {
@@ -10,17 +10,8 @@ export function runtimeManifests(ctx: PaiContext): K8sObject[] {
     ];
     return [
         serviceAccount("runtime-account", ctx.namespace),
-        {
-            apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole",
-            metadata: { name: "pai-runtime", labels: labels("pai-runtime") },
-            rules: [{ apiGroups: [""], resources: ["pods", "configmaps"], verbs: ["get", "list", "watch"] }],
-        },
-        {
-            apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRoleBinding",
-            metadata: { name: "pai-runtime", labels: labels("pai-runtime") },
-            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "pai-runtime" },
-            subjects: [{ kind: "ServiceAccount", name: "runtime-account", namespace: ctx.namespace }],
-        },
+        ...clusterRoleFor("pai-runtime", [{ apiGroups: [""], resources: ["pods", "configmaps"], verbs: ["get", "list", "watch"] }],
+            { name: "runtime-account", namespace: ctx.namespace }),
         configMap("runtime-exit-spec-configuration", ctx.namespace, { "runtime-exit-spec.yaml": yaml.dump(exitSpec) }),
     ];
 }

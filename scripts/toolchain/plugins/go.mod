@@ -1,4 +1,4 @@
-module openpai.local/toolchain/provider-random
+module openpai.local/toolchain/plugins
 
 go 1.26.6
 

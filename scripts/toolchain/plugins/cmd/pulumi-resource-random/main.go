@@ -11,19 +11,15 @@ import (
 	"crypto/rand"
 	"fmt"
 	"math/big"
-	"os"
-	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
-	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
-	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"golang.org/x/crypto/bcrypt"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/emptypb"
-	"google.golang.org/protobuf/types/known/structpb"
+	"openpai.local/toolchain/plugins/internal/plugin"
 )
 
 var version = "v0.0.0-dev"
@@ -39,59 +35,13 @@ var inputKeys = []string{"keepers", "length", "lower", "minLower", "minNumeric",
 	"number", "numeric", "overrideSpecial", "special", "upper"}
 
 type provider struct {
-	pulumirpc.UnimplementedResourceProviderServer
+	plugin.Provider
 }
 
 func main() {
-	handle, err := rpcutil.ServeWithOptions(rpcutil.ServeOptions{
-		Init: func(s *grpc.Server) error {
-			pulumirpc.RegisterResourceProviderServer(s, &provider{})
-			return nil
-		},
+	plugin.Serve("pulumi-resource-random", func(s *grpc.Server) {
+		pulumirpc.RegisterResourceProviderServer(s, &provider{plugin.Provider{Name: "random", Version: version}})
 	})
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "pulumi-resource-random: cannot listen: %v\n", err)
-		os.Exit(1)
-	}
-	fmt.Printf("%d\n", handle.Port)
-	if err := <-handle.Done; err != nil {
-		fmt.Fprintf(os.Stderr, "pulumi-resource-random: %v\n", err)
-		os.Exit(1)
-	}
-}
-
-var marshalOpts = plugin.MarshalOptions{KeepUnknowns: true, KeepSecrets: true, SkipNulls: true}
-
-func unmarshal(s *structpb.Struct) (resource.PropertyMap, error) {
-	return plugin.UnmarshalProperties(s, marshalOpts)
-}
-
-func marshal(m resource.PropertyMap) (*structpb.Struct, error) {
-	return plugin.MarshalProperties(m, marshalOpts)
-}
-
-func (p *provider) GetPluginInfo(context.Context, *emptypb.Empty) (*pulumirpc.PluginInfo, error) {
-	return &pulumirpc.PluginInfo{Version: strings.TrimPrefix(version, "v")}, nil
-}
-
-func (p *provider) GetSchema(context.Context, *pulumirpc.GetSchemaRequest) (*pulumirpc.GetSchemaResponse, error) {
-	return &pulumirpc.GetSchemaResponse{Schema: fmt.Sprintf(`{"name":"random","version":%q}`, strings.TrimPrefix(version, "v"))}, nil
-}
-
-func (p *provider) CheckConfig(_ context.Context, req *pulumirpc.CheckRequest) (*pulumirpc.CheckResponse, error) {
-	return &pulumirpc.CheckResponse{Inputs: req.GetNews()}, nil
-}
-
-func (p *provider) DiffConfig(context.Context, *pulumirpc.DiffRequest) (*pulumirpc.DiffResponse, error) {
-	return &pulumirpc.DiffResponse{Changes: pulumirpc.DiffResponse_DIFF_NONE}, nil
-}
-
-func (p *provider) Configure(context.Context, *pulumirpc.ConfigureRequest) (*pulumirpc.ConfigureResponse, error) {
-	return &pulumirpc.ConfigureResponse{AcceptSecrets: true, SupportsPreview: true}, nil
-}
-
-func (p *provider) Cancel(context.Context, *emptypb.Empty) (*emptypb.Empty, error) {
-	return &emptypb.Empty{}, nil
 }
 
 func checkType(t string) error {
@@ -110,7 +60,7 @@ func (p *provider) Check(_ context.Context, req *pulumirpc.CheckRequest) (*pulum
 	if err := checkType(typeOf(req.GetUrn())); err != nil {
 		return nil, err
 	}
-	news, err := unmarshal(req.GetNews())
+	news, err := plugin.Unmarshal(req.GetNews())
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +84,7 @@ func (p *provider) Check(_ context.Context, req *pulumirpc.CheckRequest) (*pulum
 	if _, ok := news["number"]; !ok {
 		news["number"] = news["numeric"]
 	}
-	inputs, err := marshal(news)
+	inputs, err := plugin.Marshal(news)
 	if err != nil {
 		return nil, err
 	}
@@ -143,16 +93,16 @@ func (p *provider) Check(_ context.Context, req *pulumirpc.CheckRequest) (*pulum
 
 // Diff replaces on any input change, as upstream marks every input ForceNew.
 func (p *provider) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*pulumirpc.DiffResponse, error) {
-	olds, err := unmarshal(req.GetOlds())
+	olds, err := plugin.Unmarshal(req.GetOlds())
 	if err != nil {
 		return nil, err
 	}
 	if req.GetOldInputs() != nil {
-		if olds, err = unmarshal(req.GetOldInputs()); err != nil {
+		if olds, err = plugin.Unmarshal(req.GetOldInputs()); err != nil {
 			return nil, err
 		}
 	}
-	news, err := unmarshal(req.GetNews())
+	news, err := plugin.Unmarshal(req.GetNews())
 	if err != nil {
 		return nil, err
 	}
@@ -252,7 +202,7 @@ func (p *provider) Create(_ context.Context, req *pulumirpc.CreateRequest) (*pul
 	if err := checkType(kind); err != nil {
 		return nil, err
 	}
-	props, err := unmarshal(req.GetProperties())
+	props, err := plugin.Unmarshal(req.GetProperties())
 	if err != nil {
 		return nil, err
 	}
@@ -262,7 +212,7 @@ func (p *provider) Create(_ context.Context, req *pulumirpc.CreateRequest) (*pul
 		if kind == passwordType {
 			outputs["bcryptHash"] = resource.MakeComputed(resource.NewStringProperty(""))
 		}
-		s, err := marshal(outputs)
+		s, err := plugin.Marshal(outputs)
 		return &pulumirpc.CreateResponse{Properties: s}, err
 	}
 	result, err := generate(props)
@@ -281,13 +231,8 @@ func (p *provider) Create(_ context.Context, req *pulumirpc.CreateRequest) (*pul
 	} else {
 		outputs["result"] = resource.NewStringProperty(result)
 	}
-	s, err := marshal(outputs)
+	s, err := plugin.Marshal(outputs)
 	return &pulumirpc.CreateResponse{Id: id, Properties: s}, err
-}
-
-// Read returns the stored state: a random value has nothing to refresh from.
-func (p *provider) Read(_ context.Context, req *pulumirpc.ReadRequest) (*pulumirpc.ReadResponse, error) {
-	return &pulumirpc.ReadResponse{Id: req.GetId(), Properties: req.GetProperties(), Inputs: req.GetInputs()}, nil
 }
 
 // Update is reached only when Diff reported no replacement: keep the value.
@@ -298,4 +243,3 @@ func (p *provider) Update(_ context.Context, req *pulumirpc.UpdateRequest) (*pul
 func (p *provider) Delete(context.Context, *pulumirpc.DeleteRequest) (*emptypb.Empty, error) {
 	return &emptypb.Empty{}, nil
 }
-

@@ -13,15 +13,12 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
-	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
-	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"golang.org/x/crypto/ssh"
 	"google.golang.org/grpc"
@@ -29,6 +26,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/structpb"
+	"openpai.local/toolchain/plugins/internal/plugin"
 )
 
 var version = "v0.0.0-dev"
@@ -41,59 +39,13 @@ var updateKeys = []string{"addPreviousOutputInEnv", "connection", "create", "del
 const triggerKey = "triggers"
 
 type provider struct {
-	pulumirpc.UnimplementedResourceProviderServer
+	plugin.Provider
 }
 
 func main() {
-	handle, err := rpcutil.ServeWithOptions(rpcutil.ServeOptions{
-		Init: func(s *grpc.Server) error {
-			pulumirpc.RegisterResourceProviderServer(s, &provider{})
-			return nil
-		},
+	plugin.Serve("pulumi-resource-command", func(s *grpc.Server) {
+		pulumirpc.RegisterResourceProviderServer(s, &provider{plugin.Provider{Name: "command", Version: version}})
 	})
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "pulumi-resource-command: cannot listen: %v\n", err)
-		os.Exit(1)
-	}
-	fmt.Printf("%d\n", handle.Port)
-	if err := <-handle.Done; err != nil {
-		fmt.Fprintf(os.Stderr, "pulumi-resource-command: %v\n", err)
-		os.Exit(1)
-	}
-}
-
-var marshalOpts = plugin.MarshalOptions{KeepUnknowns: true, KeepSecrets: true, SkipNulls: true}
-
-func unmarshal(s *structpb.Struct) (resource.PropertyMap, error) {
-	return plugin.UnmarshalProperties(s, marshalOpts)
-}
-
-func marshal(m resource.PropertyMap) (*structpb.Struct, error) {
-	return plugin.MarshalProperties(m, marshalOpts)
-}
-
-func (p *provider) GetPluginInfo(context.Context, *emptypb.Empty) (*pulumirpc.PluginInfo, error) {
-	return &pulumirpc.PluginInfo{Version: strings.TrimPrefix(version, "v")}, nil
-}
-
-func (p *provider) GetSchema(context.Context, *pulumirpc.GetSchemaRequest) (*pulumirpc.GetSchemaResponse, error) {
-	return &pulumirpc.GetSchemaResponse{Schema: fmt.Sprintf(`{"name":"command","version":%q}`, strings.TrimPrefix(version, "v"))}, nil
-}
-
-func (p *provider) CheckConfig(_ context.Context, req *pulumirpc.CheckRequest) (*pulumirpc.CheckResponse, error) {
-	return &pulumirpc.CheckResponse{Inputs: req.GetNews()}, nil
-}
-
-func (p *provider) DiffConfig(context.Context, *pulumirpc.DiffRequest) (*pulumirpc.DiffResponse, error) {
-	return &pulumirpc.DiffResponse{Changes: pulumirpc.DiffResponse_DIFF_NONE}, nil
-}
-
-func (p *provider) Configure(context.Context, *pulumirpc.ConfigureRequest) (*pulumirpc.ConfigureResponse, error) {
-	return &pulumirpc.ConfigureResponse{AcceptSecrets: true, SupportsPreview: true}, nil
-}
-
-func (p *provider) Cancel(context.Context, *emptypb.Empty) (*emptypb.Empty, error) {
-	return &emptypb.Empty{}, nil
 }
 
 func checkType(urn string) error {
@@ -107,7 +59,7 @@ func (p *provider) Check(_ context.Context, req *pulumirpc.CheckRequest) (*pulum
 	if err := checkType(req.GetUrn()); err != nil {
 		return nil, err
 	}
-	news, err := unmarshal(req.GetNews())
+	news, err := plugin.Unmarshal(req.GetNews())
 	if err != nil {
 		return nil, err
 	}
@@ -119,16 +71,16 @@ func (p *provider) Check(_ context.Context, req *pulumirpc.CheckRequest) (*pulum
 }
 
 func (p *provider) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*pulumirpc.DiffResponse, error) {
-	olds, err := unmarshal(req.GetOldInputs())
+	olds, err := plugin.Unmarshal(req.GetOldInputs())
 	if err != nil {
 		return nil, err
 	}
 	if req.GetOldInputs() == nil {
-		if olds, err = unmarshal(req.GetOlds()); err != nil {
+		if olds, err = plugin.Unmarshal(req.GetOlds()); err != nil {
 			return nil, err
 		}
 	}
-	news, err := unmarshal(req.GetNews())
+	news, err := plugin.Unmarshal(req.GetNews())
 	if err != nil {
 		return nil, err
 	}
@@ -375,7 +327,7 @@ func withOutputs(props resource.PropertyMap, stdout, stderr string, preview bool
 		out["stdout"] = resource.NewStringProperty(stdout)
 		out["stderr"] = resource.NewStringProperty(stderr)
 	}
-	return marshal(out)
+	return plugin.Marshal(out)
 }
 
 func timeoutContext(ctx context.Context, seconds float64) (context.Context, context.CancelFunc) {
@@ -389,7 +341,7 @@ func (p *provider) Create(ctx context.Context, req *pulumirpc.CreateRequest) (*p
 	if err := checkType(req.GetUrn()); err != nil {
 		return nil, err
 	}
-	props, err := unmarshal(req.GetProperties())
+	props, err := plugin.Unmarshal(req.GetProperties())
 	if err != nil {
 		return nil, err
 	}
@@ -411,11 +363,11 @@ func (p *provider) Create(ctx context.Context, req *pulumirpc.CreateRequest) (*p
 }
 
 func (p *provider) Update(ctx context.Context, req *pulumirpc.UpdateRequest) (*pulumirpc.UpdateResponse, error) {
-	olds, err := unmarshal(req.GetOlds())
+	olds, err := plugin.Unmarshal(req.GetOlds())
 	if err != nil {
 		return nil, err
 	}
-	news, err := unmarshal(req.GetNews())
+	news, err := plugin.Unmarshal(req.GetNews())
 	if err != nil {
 		return nil, err
 	}
@@ -440,7 +392,7 @@ func (p *provider) Update(ctx context.Context, req *pulumirpc.UpdateRequest) (*p
 }
 
 func (p *provider) Delete(ctx context.Context, req *pulumirpc.DeleteRequest) (*emptypb.Empty, error) {
-	props, err := unmarshal(req.GetProperties())
+	props, err := plugin.Unmarshal(req.GetProperties())
 	if err != nil {
 		return nil, err
 	}
@@ -452,9 +404,4 @@ func (p *provider) Delete(ctx context.Context, req *pulumirpc.DeleteRequest) (*e
 		}
 	}
 	return &emptypb.Empty{}, nil
-}
-
-// Read returns the stored state: a command's effect cannot be read back.
-func (p *provider) Read(_ context.Context, req *pulumirpc.ReadRequest) (*pulumirpc.ReadResponse, error) {
-	return &pulumirpc.ReadResponse{Id: req.GetId(), Properties: req.GetProperties(), Inputs: req.GetInputs()}, nil
 }

@@ -1,0 +1,79 @@
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { configWithWorkers, Engine, testPrivateKey, toolchainBin } from "../test/engine/harness";
+import { TestHosts } from "../test/hosts/test-hosts";
+import { Figure, round } from "./hived";
+
+/** Runs `pulumi <args>` under /usr/bin/time for the peak memory (KiB) of the CLI and its children. */
+function timed(engine: Engine, args: string[]): { seconds: number; peakMiB?: number; stdout: string } {
+    const started = Date.now();
+    const haveTime = fs.existsSync("/usr/bin/time");
+    const [cmd, argv] = haveTime ? ["/usr/bin/time", ["-f", "%M", "pulumi", ...args, "--non-interactive"]] : ["pulumi", [...args, "--non-interactive"]];
+    const r = spawnSync(cmd, argv, { cwd: engine.project, env: engine.env, encoding: "utf8", maxBuffer: 1 << 30 });
+    if (r.status !== 0) {
+        throw new Error(`pulumi ${args.join(" ")} failed:\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-2000)}`);
+    }
+    const kib = haveTime ? Number(r.stderr.trim().split("\n").pop()) : NaN;
+    return { seconds: (Date.now() - started) / 1000, peakMiB: Number.isFinite(kib) ? kib / 1024 : undefined, stdout: r.stdout };
+}
+
+/** `pulumi preview` of the kubeadm-mode program with n GPU workers: wall time, peak memory, resources. */
+export function previewFigures(workerCounts: number[]): Figure[] {
+    toolchainBin();
+    const engine = new Engine();
+    const figures: Figure[] = [];
+    const samples: { workers: number; seconds: number; resources: number }[] = [];
+    try {
+        const key = testPrivateKey(engine.dir);
+        for (const workers of workerCounts) {
+            const stack = engine.stack(`bench-${workers}`, configWithWorkers(workers), { "openpai:sshPrivateKey": key });
+            const run = timed(engine, ["preview", "--json", "--stack", stack.name]);
+            const resources = (JSON.parse(run.stdout).steps as unknown[]).length;
+            samples.push({ workers, seconds: run.seconds, resources });
+            figures.push({ name: `preview_${workers}_workers_seconds`, value: round(run.seconds), unit: "s" });
+            if (run.peakMiB !== undefined) {
+                figures.push({ name: `preview_${workers}_workers_peak_memory`, value: round(run.peakMiB), unit: "MiB" });
+            }
+            figures.push({ name: `preview_${workers}_workers_resources`, value: resources, unit: "resources" });
+        }
+        const [small, large] = [samples[0], samples[samples.length - 1]];
+        if (large.resources > small.resources) {
+            figures.push({ name: "preview_per_resource_overhead", value: round((large.seconds - small.seconds) * 1000 / (large.resources - small.resources)), unit: "ms/resource" });
+        }
+    } finally {
+        engine.cleanup();
+    }
+    return figures;
+}
+
+/** `pulumi up` in check-only mode on network-namespace hosts: one master plus n GPU workers. */
+export function hostFigures(workerCounts: number[]): Figure[] {
+    toolchainBin();
+    const figures: Figure[] = [];
+    for (const n of workerCounts) {
+        const engine = new Engine();
+        const hosts = new TestHosts(path.join(engine.dir, "hosts"));
+        try {
+            const all = hosts.up(n + 1);
+            const config = {
+                "openpai:cluster": { name: "bench", mode: "kubeadm", checkOnly: true },
+                "openpai:ssh": { user: "root" },
+                "openpai:layout": {
+                    "machine-sku": {
+                        m: { mem: "1Gi", cpu: { vcore: 1 } },
+                        g: { mem: "1Gi", cpu: { vcore: 1 }, "computing-device": { type: "nvidia.com/gpu", count: 8 } },
+                    },
+                    "machine-list": all.map((h, i) => ({ hostname: h.name, hostip: h.address, "machine-type": i === 0 ? "m" : "g", ...(i === 0 ? { "pai-master": true } : { "pai-worker": true }) })),
+                },
+            };
+            const stack = engine.stack(`hosts-${n}`, config, { "openpai:sshPrivateKey": hosts.privateKey() });
+            const run = timed(engine, ["up", "--yes", "--skip-preview", "--stack", stack.name]);
+            figures.push({ name: `hosts_up_check_only_master_plus_${n}_workers_seconds`, value: round(run.seconds), unit: "s" });
+        } finally {
+            hosts.down();
+            engine.cleanup();
+        }
+    }
+    return figures;
+}
