@@ -99,10 +99,14 @@ up() {
     --service-account-signing-key-file "$pki/sa.key" --service-cluster-ip-range 10.96.0.0/16 \
     --authorization-mode RBAC --allow-privileged=true --enable-priority-and-fairness=false
   wait_for "kube-apiserver" "$kubectl" --kubeconfig "$dir/kubeconfig" get --raw /readyz
+  # kwok's heartbeats lag when the machine is busy; with the default grace period the node
+  # controller then marks nodes NotReady and their pods NotReady for good (kwok readies only
+  # Pending pods), which leaves Pulumi waiting for rollouts.
   start kube-controller-manager "$bin/kube-controller-manager" --kubeconfig "$dir/kubeconfig" \
     --authentication-kubeconfig "$dir/kubeconfig" --authorization-kubeconfig "$dir/kubeconfig" \
     --service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt" \
-    --leader-elect=false --bind-address 127.0.0.1 --secure-port 0 --controllers '*,-nodeipam'
+    --leader-elect=false --bind-address 127.0.0.1 --secure-port 0 --controllers '*,-nodeipam' \
+    --node-monitor-grace-period=1h --node-startup-grace-period=1h
   start kube-scheduler "$bin/kube-scheduler" --kubeconfig "$dir/kubeconfig" --leader-elect=false \
     --authentication-kubeconfig "$dir/kubeconfig" --authorization-kubeconfig "$dir/kubeconfig" --bind-address 127.0.0.1 --secure-port 0
   start kwok "$bin/kwok" --kubeconfig "$dir/kubeconfig" \
