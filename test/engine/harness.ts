@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from "child_process";
+import { execFileSync, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -102,6 +102,26 @@ export class Stack {
 
     run(args: string[], input?: string): CommandResult {
         return this.engine.pulumi([...args, "--stack", this.name], input);
+    }
+
+    /**
+     * Runs `pulumi <args>` in the background, calling `onLine` for each line of its output as it
+     * comes (to act in the middle of an update); resolves when it exits.
+     */
+    runWatching(args: string[], onLine: (line: string) => void): Promise<CommandResult> {
+        const started = Date.now();
+        const child = spawn("pulumi", [...args, "--stack", this.name, "--non-interactive"], { cwd: this.engine.project, env: this.engine.env });
+        let stdout = "";
+        let stderr = "";
+        let pending = "";
+        child.stdout.on("data", (chunk: Buffer) => {
+            stdout += chunk;
+            const lines = (pending + chunk.toString()).split("\n");
+            pending = lines.pop()!;
+            lines.forEach(onLine);
+        });
+        child.stderr.on("data", (chunk: Buffer) => (stderr += chunk));
+        return new Promise(resolve => child.on("close", code => resolve({ code: code ?? -1, stdout, stderr, ms: Date.now() - started })));
     }
 
     /** `pulumi preview --json`, parsed; fails the test with the engine's output when it fails. */
