@@ -2,7 +2,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { configWithWorkers, Engine, testPrivateKey, toolchainBin } from "../test/engine/harness";
-import { TestHosts } from "../test/hosts/test-hosts";
+import { checkOnlyStackConfig, TestHosts } from "../test/hosts/test-hosts";
 import { Figure, round } from "./hived";
 
 /** Runs `pulumi <args>` under /usr/bin/time for the peak memory (KiB) of the CLI and its children. */
@@ -56,17 +56,7 @@ export function hostFigures(workerCounts: number[]): Figure[] {
         const hosts = new TestHosts(path.join(engine.dir, "hosts"));
         try {
             const all = hosts.up(n + 1);
-            const config = {
-                "openpai:cluster": { name: "bench", mode: "kubeadm", checkOnly: true },
-                "openpai:ssh": { user: "root" },
-                "openpai:layout": {
-                    "machine-sku": {
-                        m: { mem: "1Gi", cpu: { vcore: 1 } },
-                        g: { mem: "1Gi", cpu: { vcore: 1 }, "computing-device": { type: "nvidia.com/gpu", count: 8 } },
-                    },
-                    "machine-list": all.map((h, i) => ({ hostname: h.name, hostip: h.address, "machine-type": i === 0 ? "m" : "g", ...(i === 0 ? { "pai-master": true } : { "pai-worker": true }) })),
-                },
-            };
+            const config = checkOnlyStackConfig(all, "bench");
             const stack = engine.stack(`hosts-${n}`, config, { "openpai:sshPrivateKey": hosts.privateKey() });
             const run = timed(engine, ["up", "--yes", "--skip-preview", "--stack", stack.name]);
             figures.push({ name: `hosts_up_check_only_master_plus_${n}_workers_seconds`, value: round(run.seconds), unit: "s" });

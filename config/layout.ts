@@ -1,4 +1,4 @@
-import { Layout, Machine, MachineSku } from "./schema";
+import { Layout, Machine, MachineSku, SkuQuota } from "./schema";
 
 /** The worker machines of one SKU and how HiveD will cut each of them into cells. */
 export interface WorkerSku {
@@ -10,6 +10,11 @@ export interface WorkerSku {
     cellsPerNode: number;
     /** What one leaf cell is, for messages and capacity tables. */
     cellUnit: "GPU" | "vCPU";
+}
+
+/** Leaf cells a VC quota takes from a SKU: whole and pinned nodes, plus single cells. */
+export function quotaCells(quota: SkuQuota, sku: WorkerSku): number {
+    return (quota.nodes + quota.pinned.length) * sku.cellsPerNode + quota.cells;
 }
 
 export function masterOf(layout: Layout): Machine {

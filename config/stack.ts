@@ -6,7 +6,7 @@ import {
     clusterSchema, devBoxSchema, layoutSchema, servicesSchema, sshSchema, virtualClustersSchema,
     ClusterConfig, DevBoxConfig, Layout, ServicesConfig, SshConfig, VirtualClusters,
 } from "./schema";
-import { workerSkus } from "./layout";
+import { quotaCells, workerSkus } from "./layout";
 
 /** The Pulumi config namespace of this project (`openpai:<key>`). */
 export const configNamespace = "openpai";
@@ -92,7 +92,7 @@ export function parseStackConfig(raw: Record<string, RawConfigValue>, source = "
     const providedSecrets = new Set(secretKeys.filter(k => raw[k] !== undefined));
     if (issues.length === 0) {
         const config = { ...parsed, providedSecrets } as unknown as StackConfig;
-        issues.push(...crossCheck(config).filter(i => options.requireSecrets || !isSecretReminder(i)));
+        issues.push(...crossCheck(config), ...(options.requireSecrets ? missingSecrets(config) : []));
         if (issues.length === 0) {
             return config;
         }
@@ -126,24 +126,10 @@ export function describeIssue(issue: z.core.$ZodIssue): string {
     return issue.message;
 }
 
-function isSecretReminder(issue: ConfigIssue): boolean {
-    return (secretKeys as readonly string[]).includes(issue.path) && issue.message.includes("pulumi config set --secret");
-}
-
 /** Credentials the stack still needs before `pulumi up`, as the commands that set them. */
 export function missingSecrets(config: StackConfig): ConfigIssue[] {
-    return crossCheck(config).filter(isSecretReminder);
-}
-
-function crossCheck(config: StackConfig): ConfigIssue[] {
     const issues: ConfigIssue[] = [];
-    const { cluster, layout, virtualClusters, hived, providedSecrets } = config;
-    if (virtualClusters && hived) {
-        issues.push({ path: "hived", message: "give either virtualClusters (quotas to generate from) or a full hived config, not both" });
-    }
-    if (cidrsOverlap(cluster.podCidr, cluster.serviceCidr)) {
-        issues.push({ path: "cluster.serviceCidr", message: `overlaps cluster.podCidr ${cluster.podCidr}: choose disjoint ranges` });
-    }
+    const { cluster, providedSecrets } = config;
     if (cluster.mode === "kubeadm" && !providedSecrets.has("sshPrivateKey") && !providedSecrets.has("sshPassword")) {
         issues.push({ path: "sshPrivateKey", message: "kubeadm mode provisions hosts over SSH: run 'pulumi config set --secret openpai:sshPrivateKey < ~/.ssh/id_ed25519'" });
     }
@@ -152,6 +138,19 @@ function crossCheck(config: StackConfig): ConfigIssue[] {
     }
     if (cluster.registry.username && !providedSecrets.has("registryPassword")) {
         issues.push({ path: "registryPassword", message: "cluster.registry.username is set: also run 'pulumi config set --secret openpai:registryPassword ...'" });
+    }
+    return issues;
+}
+
+/** Rules that span sections; missing credentials are checked apart (missingSecrets). */
+function crossCheck(config: StackConfig): ConfigIssue[] {
+    const issues: ConfigIssue[] = [];
+    const { cluster, layout, virtualClusters, hived } = config;
+    if (virtualClusters && hived) {
+        issues.push({ path: "hived", message: "give either virtualClusters (quotas to generate from) or a full hived config, not both" });
+    }
+    if (cidrsOverlap(cluster.podCidr, cluster.serviceCidr)) {
+        issues.push({ path: "cluster.serviceCidr", message: `overlaps cluster.podCidr ${cluster.podCidr}: choose disjoint ranges` });
     }
     if (virtualClusters) {
         issues.push(...checkQuotas(layout, virtualClusters));
@@ -182,8 +181,7 @@ function checkQuotas(layout: Layout, vcs: VirtualClusters): ConfigIssue[] {
                     pinnedBy.set(host, vc);
                 }
             });
-            const cells = (q.nodes + q.pinned.length) * sku.cellsPerNode + q.cells;
-            demand.set(skuName, (demand.get(skuName) ?? 0) + cells);
+            demand.set(skuName, (demand.get(skuName) ?? 0) + quotaCells(q, sku));
         }
     }
     for (const [skuName, cells] of demand) {
@@ -214,15 +212,20 @@ function cidrsOverlap(a: string, b: string): boolean {
  * value is not needed for validation.
  */
 export function readStackFile(path: string): Record<string, RawConfigValue> {
+    return parseStackYaml(fs.readFileSync(path, "utf8"), path);
+}
+
+/** The `openpai:*` values of a `Pulumi.<stack>.yaml` text; `source` names it in errors. */
+export function parseStackYaml(text: string, source: string): Record<string, RawConfigValue> {
     let doc: unknown;
     try {
-        doc = yaml.load(fs.readFileSync(path, "utf8"));
+        doc = yaml.load(text);
     } catch (err) {
-        throw new ConfigError(path, [{ path: "", message: `cannot read it as YAML: ${(err as Error).message.split("\n")[0]}` }]);
+        throw new ConfigError(source, [{ path: "", message: `cannot read it as YAML: ${(err as Error).message.split("\n")[0]}` }]);
     }
     const config = (doc as { config?: Record<string, unknown> } | null)?.config;
     if (!config || typeof config !== "object") {
-        throw new ConfigError(path, [{ path: "config", message: "no 'config:' section: is this a Pulumi.<stack>.yaml file?" }]);
+        throw new ConfigError(source, [{ path: "config", message: "no 'config:' section: is this a Pulumi.<stack>.yaml file?" }]);
     }
     const raw: Record<string, RawConfigValue> = {};
     for (const [fullKey, value] of Object.entries(config)) {

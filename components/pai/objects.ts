@@ -12,6 +12,14 @@ export interface Resources {
     memory: string;
 }
 
+/**
+ * Requests of a worker daemon from its share in config/daemons.ts (the table the hived cell
+ * sizes subtract), or a fraction of it for one of several containers.
+ */
+export function daemonRequests(share: { cpu: number; memoryMi: number }, fraction = 1): Resources {
+    return { cpu: `${Math.round(share.cpu * fraction * 1000)}m`, memory: `${Math.round(share.memoryMi * fraction)}Mi` };
+}
+
 export interface ContainerSpec {
     name: string;
     image: string;

@@ -1,5 +1,5 @@
 import { Layout, VirtualClusters } from "../schema";
-import { quantityToMi, WorkerSku, workerSkus } from "../layout";
+import { quantityToMi, quotaCells, WorkerSku, workerSkus } from "../layout";
 import { HivedConfig, PhysicalCellSpec, VirtualClusterSpec } from "./types";
 
 /** CPU and memory that daemons take on every worker before jobs get any. */
@@ -67,8 +67,7 @@ export function generateHived(layout: Layout, vcs: VirtualClusters | undefined, 
             for (const host of q.pinned) {
                 (spec.pinnedCells ??= []).push({ pinnedCellId: pinnedId.get(host)! });
             }
-            const leaves = (q.nodes + q.pinned.length) * sku.cellsPerNode + q.cells;
-            usedLeaves.set(skuName, (usedLeaves.get(skuName) ?? 0) + leaves);
+            usedLeaves.set(skuName, (usedLeaves.get(skuName) ?? 0) + quotaCells(q, sku));
         }
         config.virtualClusters[vc] = spec;
     }

@@ -58,8 +58,8 @@ interface Cell {
     /** Leaf cells under this one (the cell itself when it is a leaf). */
     leaves: number;
     pinned?: string;
-    /** Set when a pinned cell or a higher-level VC cell takes it whole. */
-    taken?: boolean;
+    /** Its own address segment (a leaf's is its device index). */
+    address: string;
 }
 
 interface Chain {
@@ -384,7 +384,7 @@ function buildCell(spec: Record<string, unknown>, path: string, chain: Chain, de
     const given = asString(spec.cellAddress, `${path}.cellAddress`, f);
     const own = given ?? String(index);
     const address = parentAddress ? `${parentAddress}/${own}` : own;
-    const cell: Cell = { level, children: [], leaves: info ? 0 : 1 };
+    const cell: Cell = { level, children: [], leaves: info ? 0 : 1, address: own };
     const pinned = asString(spec.pinnedCellId, `${path}.pinnedCellId`, f);
     if (pinned !== undefined && pinned !== "") {
         if (ctx.pinnedCells.has(pinned)) {
@@ -422,11 +422,10 @@ function buildCell(spec: Record<string, unknown>, path: string, chain: Chain, de
             }
             const child = buildCell(childSpec, childPath, chain, depth + 1, address, ctx, i);
             if (!cellTypes.has(info.child)) {
-                const leafAddress = asString(childSpec.cellAddress, `${childPath}.cellAddress`, new Findings()) ?? String(i);
-                if (leafSeen.has(leafAddress)) {
-                    f.warn(`${childPath}.cellAddress`, `leaf index ${leafAddress} appears twice in node ${address}: each GPU index must be listed once`);
+                if (leafSeen.has(child.address)) {
+                    f.warn(`${childPath}.cellAddress`, `leaf index ${child.address} appears twice in node ${address}: each GPU index must be listed once`);
                 }
-                leafSeen.add(leafAddress);
+                leafSeen.add(child.address);
             }
             cell.children.push(child);
             cell.leaves += child.leaves;

@@ -8,12 +8,12 @@ import { paiContext } from "../../components/pai/context";
 import { paiLabel, paiLabelValue } from "../../components/pai/objects";
 import { paiServices } from "../../components/pai/service";
 import { hivedConfigHashAnnotation } from "../../components/pai/manifests/hivedscheduler";
-import { Engine, must, PreviewStep, projectRoot, Stack } from "../engine/harness";
+import { Engine, must, PreviewStep, projectRoot, quickstartConfig, Stack } from "../engine/harness";
 import { kubeBinaries, LocalCluster } from "./local-cluster";
 
 /** The quick-start stack's config, pointed at this test's cluster. */
 function localConfig(kubeconfig: string): Record<string, any> {
-    const config = (yaml.load(fs.readFileSync(path.join(projectRoot, "scripts", "quickstart.stack.yaml"), "utf8")) as { config: Record<string, any> }).config;
+    const config = quickstartConfig();
     config["openpai:cluster"].kubeconfigPath = kubeconfig;
     return config;
 }
@@ -97,7 +97,7 @@ describe("PAI on a local simulated GPU cluster (real API server, pulumi up)", fu
 
     it("a VC quota edit previews as the hived ConfigMap and the HiveD pod roll only, and applies", () => {
         config["openpai:virtualClusters"] = { default: { "gpu-machine": 2 }, vc1: { "gpu-machine": 0 } };
-        writeConfig(stack, config);
+        stack.writeConfig(config);
         const { result, raw } = stack.preview();
         assert.strictEqual(raw.code, 0, raw.stderr);
         assert.deepStrictEqual(changedSteps(result.steps), [
@@ -120,7 +120,7 @@ describe("PAI on a local simulated GPU cluster (real API server, pulumi up)", fu
             status: { capacity: { cpu: "64", memory: "512Gi", pods: "110", "nvidia.com/gpu": "8" }, allocatable: { cpu: "64", memory: "512Gi", pods: "110", "nvidia.com/gpu": "8" } },
         }));
         config["openpai:layout"]["machine-list"].push({ hostname: "pai-worker-2", hostip: "127.0.1.3", "machine-type": "gpu-machine", "pai-worker": true });
-        writeConfig(stack, config);
+        stack.writeConfig(config);
         must(stack.run(["up", "--yes", "--skip-preview"]));
         assert.strictEqual(cluster.json(["get", "node", "pai-worker-2"]).metadata.labels["pai-worker"], "true");
         const hived = cluster.json(["get", "configmap", "hivedscheduler-config"]).data["hivedscheduler.yaml"];
@@ -159,11 +159,6 @@ describe("PAI on a local simulated GPU cluster (real API server, pulumi up)", fu
         assert.strictEqual(cluster.json(["get", "node", "pai-worker-2"]).metadata.labels["pai-worker"], undefined);
     });
 });
-
-function writeConfig(stack: Stack, config: Record<string, unknown>): void {
-    const current = yaml.load(fs.readFileSync(stack.configFile, "utf8")) as Record<string, unknown>;
-    fs.writeFileSync(stack.configFile, yaml.dump({ ...current, config }));
-}
 
 /** Starts kube-scheduler on a config for a few seconds: running means the config was accepted. */
 async function runScheduler(configYaml: string, kubeconfig: string, dir: string): Promise<{ running: boolean; log: string }> {

@@ -1,13 +1,12 @@
 import { execFileSync, spawnSync } from "child_process";
 import * as path from "path";
-import { projectRoot } from "../engine/harness";
+import { projectRoot, scriptBinDir } from "../engine/harness";
 
 let kubeBin: string | undefined;
 
 /** Directory of the local cluster's binaries (built or found in the cache). */
 export function kubeBinaries(): string {
-    kubeBin ??= execFileSync("bash", [path.join(projectRoot, "scripts", "kube-binaries.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] })
-        .trim().split("\n").pop()!;
+    kubeBin ??= scriptBinDir("kube-binaries.sh");
     return kubeBin;
 }
 

@@ -6,15 +6,16 @@ import * as yaml from "js-yaml";
 
 export const projectRoot = path.join(__dirname, "..", "..", "..");
 
+/** Runs one of scripts/*.sh that build into a cache and print the bin directory last. */
+export function scriptBinDir(script: string): string {
+    const out = execFileSync("bash", [path.join(projectRoot, "scripts", script)], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+    return out.trim().split("\n").pop()!;
+}
+
 /** Bin directory of the engine toolchain: built (or found in the cache) by scripts/toolchain.sh. */
 export function toolchainBin(): string {
-    if (process.env.OPENPAI_TOOLCHAIN_BIN) {
-        return process.env.OPENPAI_TOOLCHAIN_BIN;
-    }
-    const out = execFileSync("bash", [path.join(projectRoot, "scripts", "toolchain.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
-    const bin = out.trim().split("\n").pop()!;
-    process.env.OPENPAI_TOOLCHAIN_BIN = bin;
-    return bin;
+    process.env.OPENPAI_TOOLCHAIN_BIN ??= scriptBinDir("toolchain.sh");
+    return process.env.OPENPAI_TOOLCHAIN_BIN;
 }
 
 export interface CommandResult {
@@ -124,6 +125,12 @@ export class Stack {
         return new Promise(resolve => child.on("close", code => resolve({ code: code ?? -1, stdout, stderr, ms: Date.now() - started })));
     }
 
+    /** Replaces the given config keys in the stack file, keeping the rest (secrets, salt). */
+    writeConfig(config: Record<string, unknown>): void {
+        const current = yaml.load(fs.readFileSync(this.configFile, "utf8")) as Record<string, unknown>;
+        fs.writeFileSync(this.configFile, yaml.dump({ ...current, config: { ...(current.config as object), ...config } }));
+    }
+
     /** `pulumi preview --json`, parsed; fails the test with the engine's output when it fails. */
     preview(extra: string[] = []): { result: PreviewJson; raw: CommandResult } {
         const raw = this.run(["preview", "--json", ...extra]);
@@ -169,19 +176,28 @@ export function countByType(steps: PreviewStep[]): Record<string, number> {
 
 /** The dev stack's config with its layout replaced by one of `workers` GPU workers. */
 export function configWithWorkers(workers: number): Record<string, unknown> {
-    const dev = yaml.load(fs.readFileSync(path.join(projectRoot, "Pulumi.dev.yaml"), "utf8")) as { config: Record<string, unknown> };
-    const layout = dev.config["openpai:layout"] as { "machine-list": Record<string, unknown>[] };
+    const config = devConfig();
+    const layout = config["openpai:layout"] as { "machine-list": Record<string, unknown>[] };
     const master = layout["machine-list"][0];
     layout["machine-list"] = [master, ...Array.from({ length: workers }, (_, i) => ({
         hostname: `pai-worker-${i}`, hostip: `10.${11 + Math.floor(i / 250)}.0.${(i % 250) + 1}`, "machine-type": "gpu-machine", "pai-worker": true,
     }))];
-    const config = { ...dev.config };
     delete config["openpai:virtualClusters"];
     return config;
 }
 
+/** The `config:` section of a stack file of this checkout. */
+function stackFileConfig(file: string): Record<string, any> {
+    return (yaml.load(fs.readFileSync(path.join(projectRoot, file), "utf8")) as { config: Record<string, any> }).config;
+}
+
 export function devConfig(): Record<string, unknown> {
-    return (yaml.load(fs.readFileSync(path.join(projectRoot, "Pulumi.dev.yaml"), "utf8")) as { config: Record<string, unknown> }).config;
+    return stackFileConfig("Pulumi.dev.yaml");
+}
+
+/** The quick-start stack's config (existing mode on the local simulated cluster). */
+export function quickstartConfig(): Record<string, any> {
+    return stackFileConfig(path.join("scripts", "quickstart.stack.yaml"));
 }
 
 /** A throwaway SSH private key in OpenSSH format (the engine tests never connect with it). */

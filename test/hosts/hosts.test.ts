@@ -1,9 +1,8 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import * as yaml from "js-yaml";
-import { Engine, must, PreviewStep, projectEntries, Stack } from "../engine/harness";
-import { TestHosts } from "./test-hosts";
+import { Engine, must, PreviewStep, projectEntries, projectRoot, Stack } from "../engine/harness";
+import { checkOnlyStackConfig, TestHosts } from "./test-hosts";
 
 const workerSteps = ["wait-ready", "preflight", "kernel", "nvidia-driver", "wait-boot", "containerd", "nvidia-toolkit", "kube-packages", "kubeadm-join", "node"];
 const masterSteps = ["wait-ready", "preflight", "kernel", "containerd", "kube-packages", "kubeadm-init", "kubeconfig", "node"];
@@ -15,31 +14,8 @@ interface StateResource {
     outputs?: Record<string, any>;
 }
 
-/** A kubeadm-mode stack in check-only mode on test hosts: the first is the master. */
-function hostsConfig(hosts: { name: string; address: string }[]): Record<string, unknown> {
-    return {
-        "openpai:cluster": { name: "hosts", mode: "kubeadm", checkOnly: true },
-        "openpai:ssh": { user: "root", dialAttempts: 3 },
-        "openpai:layout": {
-            "machine-sku": {
-                "master-machine": { mem: "1Gi", cpu: { vcore: 1 } },
-                "gpu-machine": { mem: "1Gi", cpu: { vcore: 1 }, "computing-device": { type: "nvidia.com/gpu", model: "A100", count: 8 } },
-            },
-            "machine-list": hosts.map((h, i) => ({
-                hostname: h.name, hostip: h.address, "machine-type": i === 0 ? "master-machine" : "gpu-machine",
-                ...(i === 0 ? { "pai-master": true } : { "pai-worker": true }),
-            })),
-        },
-    };
-}
-
 function changed(steps: PreviewStep[]): string[] {
     return steps.filter(s => s.op !== "same" && s.op !== "read").map(s => `${s.op} ${s.urn.split("::").pop()}`).sort();
-}
-
-function writeConfig(stack: Stack, config: Record<string, unknown>): void {
-    const current = yaml.load(fs.readFileSync(stack.configFile, "utf8")) as Record<string, unknown>;
-    fs.writeFileSync(stack.configFile, yaml.dump({ ...current, config: { ...(current.config as object), ...config } }));
 }
 
 describe("host provisioning over real SSH on network-namespace hosts (check-only)", function () {
@@ -57,10 +33,10 @@ describe("host provisioning over real SSH on network-namespace hosts (check-only
     const scriptsDir = () => path.join(engine.project, "components", "hosts", "scripts");
 
     before(() => {
-        engine = new Engine({ dir: path.join(__dirname, "..", "..", ".."), entries: projectEntries, copies: ["index.ts", "components"] });
+        engine = new Engine({ dir: projectRoot, entries: projectEntries, copies: ["index.ts", "components"] });
         hosts = new TestHosts(path.join(engine.dir, "hosts"));
         all = hosts.up(5);
-        stack = engine.stack("hosts", hostsConfig(all.slice(0, 4)), { "openpai:sshPrivateKey": hosts.privateKey() });
+        stack = engine.stack("hosts", checkOnlyStackConfig(all.slice(0, 4), "hosts"), { "openpai:sshPrivateKey": hosts.privateKey() });
     });
 
     after(() => {
@@ -114,7 +90,7 @@ describe("host provisioning over real SSH on network-namespace hosts (check-only
     });
 
     it("adding a worker touches only the new host", () => {
-        writeConfig(stack, hostsConfig(all));
+        stack.writeConfig(checkOnlyStackConfig(all, "hosts"));
         const { result, raw } = stack.preview();
         assert.strictEqual(raw.code, 0, raw.stderr);
         const steps = changed(result.steps);

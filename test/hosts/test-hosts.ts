@@ -40,3 +40,24 @@ export class TestHosts {
         return fs.readFileSync(path.join(this.dir, "id_ed25519"), "utf8");
     }
 }
+
+/**
+ * A kubeadm-mode stack config in check-only mode on test hosts: the first host is the master,
+ * the others 8-GPU workers (their checks only report that the GPUs are missing).
+ */
+export function checkOnlyStackConfig(hosts: { name: string; address: string }[], clusterName: string): Record<string, unknown> {
+    return {
+        "openpai:cluster": { name: clusterName, mode: "kubeadm", checkOnly: true },
+        "openpai:ssh": { user: "root", dialAttempts: 3 },
+        "openpai:layout": {
+            "machine-sku": {
+                "master-machine": { mem: "1Gi", cpu: { vcore: 1 } },
+                "gpu-machine": { mem: "1Gi", cpu: { vcore: 1 }, "computing-device": { type: "nvidia.com/gpu", model: "A100", count: 8 } },
+            },
+            "machine-list": hosts.map((h, i) => ({
+                hostname: h.name, hostip: h.address, "machine-type": i === 0 ? "master-machine" : "gpu-machine",
+                ...(i === 0 ? { "pai-master": true } : { "pai-worker": true }),
+            })),
+        },
+    };
+}

@@ -2,7 +2,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { devConfig, Engine, must, projectRoot } from "../engine/harness";
+import { devConfig, Engine, must, projectRoot, quickstartConfig } from "../engine/harness";
 
 const policyPack = path.join(projectRoot, "policy");
 const fixtures = path.join(projectRoot, "test", "fixtures", "policy-stacks");
@@ -43,7 +43,7 @@ describe("policy pack through the engine (pulumi preview --policy-pack policy)",
     });
 
     it("passes the quick-start stack with every PAI service declared", () => {
-        const config = (yaml.load(fs.readFileSync(path.join(projectRoot, "scripts", "quickstart.stack.yaml"), "utf8")) as { config: Record<string, any> }).config;
+        const config = quickstartConfig();
         const kubeconfig = path.join(programEngine.dir, "unreachable-kubeconfig");
         fs.writeFileSync(kubeconfig, yaml.dump({
             apiVersion: "v1", kind: "Config", "current-context": "c",

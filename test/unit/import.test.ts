@@ -1,20 +1,14 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import * as yaml from "js-yaml";
-import { ConfigError, importLegacy, parseStackConfig, RawConfigValue } from "../../config";
+import { ConfigError, importLegacy, parseStackConfig, parseStackYaml } from "../../config";
 
 const fixtures = path.join(__dirname, "..", "..", "..", "test", "fixtures", "openpai");
 const file = (name: string) => ({ name, text: fs.readFileSync(path.join(fixtures, name), "utf8") });
 
 /** Parses an imported stack file the way `openpai validate` does, secrets not yet set. */
 function parseImported(text: string) {
-    const doc = yaml.load(text) as { config: Record<string, unknown> };
-    const raw: Record<string, RawConfigValue> = {};
-    for (const [k, v] of Object.entries(doc.config)) {
-        raw[k.replace(/^openpai:/, "")] = { value: v, secret: false };
-    }
-    return parseStackConfig(raw, "imported", { requireSecrets: false });
+    return parseStackConfig(parseStackYaml(text, "imported"), "imported", { requireSecrets: false });
 }
 
 describe("legacy OpenPAI import", () => {

@@ -1,9 +1,6 @@
 import { workerDaemons } from "../../../config";
 import { externalImages, PaiContext } from "../context";
-import { container, daemonSet, hostPathVolume, K8sObject } from "../objects";
-
-const cpu = (c: number) => `${Math.round(c * 1000)}m`;
-const mem = (mi: number) => `${mi}Mi`;
+import { container, daemonRequests, daemonSet, hostPathVolume, K8sObject } from "../objects";
 
 /** NVIDIA's device plugin (GPUs) and a host-device plugin exposing /dev/fuse as github.com/fuse. */
 export function devicePluginManifests(_ctx: PaiContext): K8sObject[] {
@@ -19,7 +16,7 @@ export function devicePluginManifests(_ctx: PaiContext): K8sObject[] {
                 ...critical,
                 containers: [container({
                     name: "nvidia-device-plugin", image: externalImages.nvidiaDevicePlugin,
-                    requests: { cpu: cpu(workerDaemons.nvidiaDevicePlugin.cpu), memory: mem(workerDaemons.nvidiaDevicePlugin.memoryMi) },
+                    requests: daemonRequests(workerDaemons.nvidiaDevicePlugin),
                     env: [{ name: "FAIL_ON_INIT_ERROR", value: "false" }],
                     securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
                     volumeMounts: [{ name: "device-plugins", mountPath: "/var/lib/kubelet/device-plugins" }],
@@ -33,7 +30,7 @@ export function devicePluginManifests(_ctx: PaiContext): K8sObject[] {
                 ...critical,
                 containers: [container({
                     name: "fuse-device-plugin", image: externalImages.fuseDevicePlugin,
-                    requests: { cpu: cpu(workerDaemons.fuseDevicePlugin.cpu), memory: mem(workerDaemons.fuseDevicePlugin.memoryMi) },
+                    requests: daemonRequests(workerDaemons.fuseDevicePlugin),
                     // Every OpenPAI job requests github.com/fuse: 1; 110 matches the kubelet's default pod limit.
                     args: ["--domain", "github.com", "--device", JSON.stringify({ name: "fuse", groups: [{ count: 110, paths: [{ path: "/dev/fuse" }] }] })],
                     securityContext: { privileged: true },
@@ -44,5 +41,3 @@ export function devicePluginManifests(_ctx: PaiContext): K8sObject[] {
         }),
     ];
 }
-
-export { cpu as cpuQuantity, mem as memoryQuantity };

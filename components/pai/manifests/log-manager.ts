@@ -1,7 +1,6 @@
 import { workerDaemons } from "../../../config";
 import { PaiContext } from "../context";
-import { container, daemonSet, hostPathVolume, K8sObject } from "../objects";
-import { cpuQuantity, memoryQuantity } from "./device-plugins";
+import { container, daemonRequests, daemonSet, hostPathVolume, K8sObject } from "../objects";
 
 export const logManagerPort = 9103;
 
@@ -16,12 +15,12 @@ export function logManagerManifests(ctx: PaiContext): K8sObject[] {
             containers: [
                 container({
                     name: "log-cleaner", image: ctx.paiImage("log-manager-logrotate"),
-                    requests: { cpu: cpuQuantity(share.cpu / 2), memory: memoryQuantity(share.memoryMi / 2) },
+                    requests: daemonRequests(share, 1 / 2),
                     volumeMounts: [{ name: "pai-log", mountPath: "/usr/local/pai/logs" }],
                 }),
                 container({
                     name: "log-server", image: ctx.paiImage("log-manager-nginx"),
-                    requests: { cpu: cpuQuantity(share.cpu / 2), memory: memoryQuantity(share.memoryMi / 2) },
+                    requests: daemonRequests(share, 1 / 2),
                     ports: [{ containerPort: 80, hostPort: logManagerPort }],
                     volumeMounts: [{ name: "pai-log", mountPath: "/usr/local/pai/logs", readOnly: true }],
                 }),

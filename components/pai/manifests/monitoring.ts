@@ -1,8 +1,7 @@
 import * as yaml from "js-yaml";
 import { workerDaemons } from "../../../config";
 import { externalImages, PaiContext } from "../context";
-import { clusterRoleFor, configMap, container, daemonSet, deployment, hostPathVolume, K8sObject, onMaster, serviceAccount } from "../objects";
-import { cpuQuantity, memoryQuantity } from "./device-plugins";
+import { clusterRoleFor, configMap, container, daemonRequests, daemonSet, deployment, hostPathVolume, K8sObject, onMaster, serviceAccount } from "../objects";
 
 export const prometheusPort = 9091;
 export const alertManagerPort = 9093;
@@ -88,7 +87,7 @@ export function monitoringManifests(ctx: PaiContext): K8sObject[] {
                 hostNetwork: true, hostPID: true, priorityClassName: "pai-daemon-priority", tolerations: [{ operator: "Exists" }],
                 containers: [container({
                     name: "node-exporter", image: externalImages.nodeExporter,
-                    requests: { cpu: cpuQuantity(share.cpu), memory: memoryQuantity(share.memoryMi) },
+                    requests: daemonRequests(share),
                     args: [`--web.listen-address=:${nodeExporterPort}`, "--path.rootfs=/host"],
                     ports: [{ containerPort: nodeExporterPort, hostPort: nodeExporterPort }],
                     volumeMounts: [{ name: "root", mountPath: "/host", readOnly: true, mountPropagation: "HostToContainer" }],
@@ -105,7 +104,7 @@ export function monitoringManifests(ctx: PaiContext): K8sObject[] {
                 hostNetwork: true, hostPID: true, priorityClassName: "pai-daemon-priority", tolerations: [{ operator: "Exists" }],
                 containers: [container({
                     name: "job-exporter", image: ctx.paiImage("job-exporter"),
-                    requests: { cpu: cpuQuantity(share.cpu), memory: memoryQuantity(share.memoryMi) },
+                    requests: daemonRequests(share),
                     securityContext: { privileged: true },
                     env: [{ name: "PORT", value: String(jobExporterPort) }, { name: "CONTAINER_RUNTIME_ENDPOINT", value: "unix:///run/containerd/containerd.sock" }],
                     ports: [{ containerPort: jobExporterPort, hostPort: jobExporterPort }],
