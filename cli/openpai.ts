@@ -3,14 +3,15 @@ import * as path from "path";
 import * as yaml from "js-yaml";
 import {
     ConfigError, formatIssues, hivedForStack, importLegacy, LegacyFiles, missingSecrets, parseStackConfig,
-    readStackFile, StackConfig, validateHived, VcCapacity,
+    readStackFile, StackConfig, validateHivedText, VcCapacity, HivedFinding,
 } from "../config";
 import { nodeLabels } from "../components/kubernetes/node-labels";
 
 const usage = `usage:
   openpai validate <Pulumi.stack.yaml>              validate a stack config without the engine
-  openpai hived validate [--strict] [--stack <Pulumi.stack.yaml>] <hived.yaml>
-                                                    validate a hived config (--stack: check node names)
+  openpai hived validate [--strict] [--format text|json] [--stack <Pulumi.stack.yaml>] <hived.yaml>
+                                                    validate a hived config for HiveD and rest-server
+                                                    (--strict: advice fails too; --stack: check node names)
   openpai hived generate <Pulumi.stack.yaml>        print the hived config the stack deploys
   openpai nodes <Pulumi.stack.yaml>                 print the layout's machines as Kubernetes Node manifests
   openpai import [--stack-name NAME] [--layout layout.yaml] [--config config.yaml]
@@ -124,32 +125,36 @@ function validateStack(file: string, io: Io): number {
 }
 
 function validateHivedFile(args: string[], io: Io): number {
-    const { flags, positional } = parseFlags(args, ["--stack"], ["--strict"]);
+    const { flags, positional } = parseFlags(args, ["--stack", "--format"], ["--strict"]);
     const file = single(positional, "hived validate");
-    let doc: unknown;
-    try {
-        doc = yaml.load(fs.readFileSync(file, "utf8"));
-    } catch (err) {
-        if (err instanceof yaml.YAMLException) {
-            io.err(`${file}: not valid YAML: ${err.message.split("\n")[0]}`);
-            return 1;
-        }
-        throw err;
+    const format = flags["--format"] ?? "text";
+    if (format !== "text" && format !== "json") {
+        throw new UsageError(`--format must be text or json, not '${String(format)}'`);
     }
     const hostnames = typeof flags["--stack"] === "string"
         ? loadStack(flags["--stack"], false).layout["machine-list"].map(m => m.hostname)
         : undefined;
-    const report = validateHived(doc, { hostnames });
+    const report = validateHivedText(fs.readFileSync(file, "utf8"), { hostnames });
     const strict = flags["--strict"] === true;
-    for (const e of report.errors) {
-        io.err(`error: ${e.path}: ${e.message}`);
+    const blocking = [...report.errors, ...(strict ? report.warnings : [])];
+    const severity = (finding: HivedFinding) => blocking.includes(finding) ? "error" : "warning";
+    const findings = [...report.errors, ...report.warnings];
+    if (format === "json") {
+        io.out(JSON.stringify({
+            file, ok: blocking.length === 0,
+            findings: findings.map(x => ({ path: x.path, message: x.message, severity: severity(x), source: x.source })),
+        }));
+        return blocking.length === 0 ? 0 : 1;
     }
-    for (const w of report.warnings) {
-        io.err(`${strict ? "error" : "warning"}: ${w.path}: ${w.message}`);
+    for (const x of findings) {
+        io.err(`${severity(x)} [${x.source}]: ${x.path || "(root)"}: ${x.message}`);
     }
-    const failed = report.errors.length + (strict ? report.warnings.length : 0);
-    if (failed > 0) {
-        io.err(`${file}: ${failed} problem${failed === 1 ? "" : "s"}: HiveD would ${report.errors.length > 0 ? "fail to start" : "start, but not as intended"}`);
+    if (blocking.length > 0) {
+        const failing = [...new Set(report.errors.map(x => x.source === "hived" ? "HiveD" : "rest-server"))];
+        const verdict = failing.length > 0
+            ? `${failing.join(" and ")} would fail to start`
+            : "HiveD and rest-server would start, but not as intended";
+        io.err(`${file}: ${blocking.length} problem${blocking.length === 1 ? "" : "s"}: ${verdict}`);
         return 1;
     }
     io.out(`${file}: valid${report.warnings.length ? ` with ${report.warnings.length} warning(s)` : ""}`);

@@ -1,5 +1,5 @@
 import { ServicesConfig } from "./schema";
-import { NodeReserve } from "./hived/generate";
+import { NodeReserve } from "./layout";
 
 /**
  * Resource requests of the PAI daemons that run on every worker. The hived cells are sized

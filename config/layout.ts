@@ -1,13 +1,41 @@
 import { Layout, Machine, MachineSku, SkuQuota } from "./schema";
 
+/** CPU and memory that daemons take on every worker before jobs get any. */
+export interface NodeReserve {
+    cpu: number;
+    memoryMi: number;
+}
+
+/** What a worker of a SKU leaves to jobs. */
+export interface NodeFree {
+    /** vCPUs (fractional). */
+    cpu: number;
+    memoryMi: number;
+}
+
+/**
+ * What a node of this SKU leaves to jobs: its size minus the daemons' requests and OpenPAI's
+ * margin, min(1%, 0.5 CPU) and min(1%, 1 GiB) (contrib/kubespray/script/openpai_generator.py).
+ */
+export function nodeFree(sku: MachineSku, reserve: NodeReserve): NodeFree {
+    const vcores = sku.cpu.vcore;
+    const memMi = quantityToMi(sku.mem);
+    return {
+        cpu: vcores - reserve.cpu - Math.min(0.01 * vcores, 0.5),
+        memoryMi: memMi - reserve.memoryMi - Math.min(0.01 * memMi, 1024),
+    };
+}
+
 /** The worker machines of one SKU and how HiveD will cut each of them into cells. */
 export interface WorkerSku {
     name: string;
     sku: MachineSku;
     /** Worker hostnames in layout order (the hived node addresses). */
     hosts: string[];
-    /** Leaf cells per node: GPUs, or vCPUs for a CPU-only SKU. */
+    /** Leaf cells per node: GPUs, or the whole vCPUs left to jobs on a CPU-only SKU (as OpenPAI cuts it). */
     cellsPerNode: number;
+    /** What one node leaves to jobs. */
+    free: NodeFree;
     /** What one leaf cell is, for messages and capacity tables. */
     cellUnit: "GPU" | "vCPU";
 }
@@ -26,7 +54,7 @@ export function workersOf(layout: Layout): Machine[] {
 }
 
 /** Worker SKUs in first-seen layout order, so generated configs are stable. */
-export function workerSkus(layout: Layout): Map<string, WorkerSku> {
+export function workerSkus(layout: Layout, reserve: NodeReserve): Map<string, WorkerSku> {
     const out = new Map<string, WorkerSku>();
     for (const worker of workersOf(layout)) {
         const name = worker["machine-type"];
@@ -34,7 +62,8 @@ export function workerSkus(layout: Layout): Map<string, WorkerSku> {
         if (!entry) {
             const sku = layout["machine-sku"][name];
             const gpus = sku["computing-device"]?.count;
-            entry = { name, sku, hosts: [], cellsPerNode: gpus ?? sku.cpu.vcore, cellUnit: gpus ? "GPU" : "vCPU" };
+            const free = nodeFree(sku, reserve);
+            entry = { name, sku, hosts: [], free, cellsPerNode: gpus ?? Math.max(0, Math.floor(free.cpu)), cellUnit: gpus ? "GPU" : "vCPU" };
             out.set(name, entry);
         }
         entry.hosts.push(worker.hostname);

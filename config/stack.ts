@@ -6,7 +6,8 @@ import {
     clusterSchema, devBoxSchema, layoutSchema, servicesSchema, sshSchema, virtualClustersSchema,
     ClusterConfig, DevBoxConfig, Layout, ServicesConfig, SshConfig, VirtualClusters,
 } from "./schema";
-import { quotaCells, workerSkus } from "./layout";
+import { NodeReserve, quotaCells, WorkerSku, workerSkus } from "./layout";
+import { workerReserve } from "./daemons";
 
 /** The Pulumi config namespace of this project (`openpai:<key>`). */
 export const configNamespace = "openpai";
@@ -152,16 +153,57 @@ function crossCheck(config: StackConfig): ConfigIssue[] {
     if (cidrsOverlap(cluster.podCidr, cluster.serviceCidr)) {
         issues.push({ path: "cluster.serviceCidr", message: `overlaps cluster.podCidr ${cluster.podCidr}: choose disjoint ranges` });
     }
-    if (virtualClusters) {
-        issues.push(...checkQuotas(layout, virtualClusters));
+    if (!hived) {
+        const skus = workerSkus(layout, workerReserve(config.services));
+        issues.push(...checkGeneratedCellTypes(skus, workerReserve(config.services)));
+        if (virtualClusters) {
+            issues.push(...checkQuotas(skus, virtualClusters));
+        }
     }
     return issues;
 }
 
-/** Friendlier, SKU-level capacity errors before the hived validator's chain-level ones. */
-function checkQuotas(layout: Layout, vcs: VirtualClusters): ConfigIssue[] {
+/**
+ * The hived config is generated from the worker SKUs (config/hived/generate.ts): their cell
+ * type names must not collide, and every cell must get some CPU, or jobs that ask for CPU are
+ * refused by rest-server ("SKU does not configure CPU", src/rest-server/src/middlewares/v2/hived.js).
+ */
+function checkGeneratedCellTypes(skus: Map<string, WorkerSku>, reserve: NodeReserve): ConfigIssue[] {
     const issues: ConfigIssue[] = [];
-    const skus = workerSkus(layout);
+    for (const sku of skus.values()) {
+        const path = `layout.machine-sku.${sku.name}`;
+        for (const suffix of ["-NODE", "-NODE-POOL"]) {
+            const base = sku.name.endsWith(suffix) ? sku.name.slice(0, -suffix.length) : undefined;
+            if (base !== undefined && skus.has(base)) {
+                issues.push({ path, message: `worker SKU '${sku.name}' has the name of the cell type generated for worker SKU '${base}' (${base}, ${base}-NODE, ${base}-NODE-POOL): HiveD would read a different cluster; rename one of the two SKUs` });
+            }
+        }
+        const leftOver = `${round(sku.free.cpu)} vCPUs left to jobs after the worker daemons (${round(reserve.cpu)}) and OpenPAI's margin`;
+        if (sku.cellUnit === "GPU" && Math.floor(sku.free.cpu / sku.cellsPerNode) < 1) {
+            issues.push({ path: `${path}.cpu.vcore`, message: `${sku.sku.cpu.vcore} vCPUs for ${sku.cellsPerNode} GPUs leaves ${leftOver}: each GPU cell would get 0 CPUs and jobs asking for CPU would be refused; give the SKU at least ${minVcores(sku.cellsPerNode, reserve)} vCPUs (its real count)` });
+        } else if (sku.cellUnit === "vCPU" && sku.cellsPerNode < 1) {
+            issues.push({ path: `${path}.cpu.vcore`, message: `${sku.sku.cpu.vcore} vCPUs leaves ${leftOver}: no whole vCPU cell for jobs; give the SKU at least ${minVcores(1, reserve)} vCPUs (its real count)` });
+        }
+    }
+    return issues;
+}
+
+function round(n: number): number {
+    return Math.round(n * 100) / 100;
+}
+
+/** The fewest vCPUs a node needs so that each of `cells` cells gets one whole CPU. */
+function minVcores(cells: number, reserve: NodeReserve): number {
+    let vcores = cells;
+    while (vcores - reserve.cpu - Math.min(0.01 * vcores, 0.5) < cells) {
+        vcores++;
+    }
+    return vcores;
+}
+
+/** Friendlier, SKU-level capacity errors before the hived validator's chain-level ones. */
+function checkQuotas(skus: Map<string, WorkerSku>, vcs: VirtualClusters): ConfigIssue[] {
+    const issues: ConfigIssue[] = [];
     const pinnedBy = new Map<string, string>();
     const demand = new Map<string, number>();
     for (const [vc, quota] of Object.entries(vcs)) {

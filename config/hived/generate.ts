@@ -1,12 +1,6 @@
 import { Layout, VirtualClusters } from "../schema";
-import { quantityToMi, quotaCells, WorkerSku, workerSkus } from "../layout";
-import { HivedConfig, PhysicalCellSpec, VirtualClusterSpec } from "./types";
-
-/** CPU and memory that daemons take on every worker before jobs get any. */
-export interface NodeReserve {
-    cpu: number;
-    memoryMi: number;
-}
+import { NodeReserve, quotaCells, WorkerSku, workerSkus } from "../layout";
+import { HivedConfig, PhysicalCellSpec, SkuTypeSpec, VirtualClusterSpec } from "./types";
 
 /** The VC that receives whatever the declared quotas leave over, as in OpenPAI. */
 export const defaultVc = "default";
@@ -22,7 +16,7 @@ export function cellTypeNames(sku: string): { leaf: string; node: string; pool: 
  * hosts become pinned cells; capacity no VC declares goes to VC `default` unless it is declared.
  */
 export function generateHived(layout: Layout, vcs: VirtualClusters | undefined, reserve: NodeReserve): HivedConfig {
-    const skus = [...workerSkus(layout).values()];
+    const skus = [...workerSkus(layout, reserve).values()];
     const config: HivedConfig = {
         webServerAddress: ":30096",
         waitingPodSchedulingBlockMilliSec: 50,
@@ -37,7 +31,7 @@ export function generateHived(layout: Layout, vcs: VirtualClusters | undefined, 
     }
     for (const sku of skus) {
         const names = cellTypeNames(sku.name);
-        config.physicalCluster.skuTypes![names.leaf] = leafResources(sku, reserve);
+        config.physicalCluster.skuTypes![names.leaf] = leafResources(sku);
         config.physicalCluster.cellTypes[names.node] = { childCellType: names.leaf, childCellNumber: sku.cellsPerNode, isNodeLevel: true };
         config.physicalCluster.cellTypes[names.pool] = { childCellType: names.node, childCellNumber: sku.hosts.length };
         config.physicalCluster.physicalCells.push({
@@ -93,13 +87,23 @@ export function generateHived(layout: Layout, vcs: VirtualClusters | undefined, 
     return config;
 }
 
-/** HiveD crashes on a chain no VC references: a zero-sized reference keeps an unused pool legal. */
+/**
+ * HiveD crashes on a chain no VC references (hived-rules.md rule 13): a pool that no VC has
+ * virtual or pinned cells of gets one zero-sized reference, and only such a pool.
+ */
 function keepChainsReferenced(config: HivedConfig, skus: WorkerSku[]): void {
     const vcNames = Object.keys(config.virtualClusters);
+    const pinnedPools = new Map<string, string>();
+    config.physicalCluster.physicalCells.forEach(pool => pool.cellChildren?.forEach(node => {
+        if (node.pinnedCellId) {
+            pinnedPools.set(node.pinnedCellId, pool.cellType!);
+        }
+    }));
     for (const sku of skus) {
         const { pool, node } = cellTypeNames(sku.name);
-        const referenced = Object.values(config.virtualClusters)
-            .some(vc => (vc.virtualCells ?? []).some(c => c.cellType.split(".")[0] === pool));
+        const referenced = Object.values(config.virtualClusters).some(vc =>
+            (vc.virtualCells ?? []).some(c => c.cellType.split(".")[0] === pool)
+            || (vc.pinnedCells ?? []).some(p => pinnedPools.get(p.pinnedCellId) === pool));
         if (!referenced) {
             const holder = vcNames.includes(defaultVc) ? defaultVc : vcNames[0] ?? defaultVc;
             const spec = (config.virtualClusters[holder] ??= {});
@@ -109,20 +113,19 @@ function keepChainsReferenced(config: HivedConfig, skus: WorkerSku[]): void {
 }
 
 /**
- * Resources of one leaf cell: the node's allocatable after the daemon reserve and OpenPAI's
- * margin (min(1%, 0.5 CPU) and min(1%, 1 GiB)), divided by the leaves per node.
+ * Resources of one leaf cell as OpenPAI's generator writes them
+ * (contrib/kubespray/quick-start/services-configuration.yaml.template): what a node leaves to
+ * jobs divided by its GPUs, or one vCPU each on a CPU-only SKU (no gpu key); memory as a
+ * quantity string in Mi, because rest-server's convertMemoryMb calls .replace on it.
  */
-function leafResources(sku: WorkerSku, reserve: NodeReserve): { gpu: number; cpu: number; memory: number } {
-    const vcores = sku.sku.cpu.vcore;
-    const memMi = quantityToMi(sku.sku.mem);
-    const freeCpu = vcores - reserve.cpu - Math.min(0.01 * vcores, 0.5);
-    const freeMi = memMi - reserve.memoryMi - Math.min(0.01 * memMi, 1024);
+function leafResources(sku: WorkerSku): SkuTypeSpec {
+    const memory = (mi: number) => `${Math.max(0, Math.floor(mi))}Mi`;
     if (sku.cellUnit === "vCPU") {
-        return { gpu: 0, cpu: 1, memory: Math.max(0, Math.floor(freeMi / vcores)) };
+        return { cpu: 1, memory: memory(sku.free.memoryMi / sku.free.cpu) };
     }
     return {
         gpu: 1,
-        cpu: Math.max(0, Math.floor(freeCpu / sku.cellsPerNode)),
-        memory: Math.max(0, Math.floor(freeMi / sku.cellsPerNode)),
+        cpu: Math.max(0, Math.floor(sku.free.cpu / sku.cellsPerNode)),
+        memory: memory(sku.free.memoryMi / sku.cellsPerNode),
     };
 }

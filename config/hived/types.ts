@@ -16,11 +16,13 @@ export interface PhysicalClusterSpec {
     physicalCells: PhysicalCellSpec[];
 }
 
+/** One leaf cell's resources as OpenPAI's rest-server reads them (src/rest-server/src/config/vc.js). */
 export interface SkuTypeSpec {
-    gpu: number;
+    /** Absent on CPU-only SKUs, as OpenPAI writes them. */
+    gpu?: number;
     cpu: number;
-    /** MiB. */
-    memory: number;
+    /** A quantity string such as `65334Mi` (a number crashes rest-server). */
+    memory: string;
 }
 
 export interface CellTypeSpec {

@@ -1,6 +1,5 @@
 import { ResourceValidationPolicy } from "@pulumi/policy";
-import * as yaml from "js-yaml";
-import { validateHived } from "../../config/hived/validate";
+import { validateHivedText } from "../../config/hived/validate";
 
 /** The ConfigMap the hivedscheduler mounts, and its key. */
 const hivedConfigMap = { name: "hivedscheduler-config", key: "hivedscheduler.yaml" };
@@ -13,19 +12,15 @@ function hivedReport(args: { type: string; props: any }) {
     if (typeof text !== "string") {
         return { errors: [{ path: hivedConfigMap.key, message: "missing from the ConfigMap" }], warnings: [] };
     }
-    try {
-        return validateHived(yaml.load(text));
-    } catch (err) {
-        return { errors: [{ path: hivedConfigMap.key, message: `not valid YAML: ${(err as Error).message.split("\n")[0]}` }], warnings: [] };
-    }
+    return validateHivedText(text);
 }
 
-/** Capacity findings are their own policy; everything else HiveD would refuse is this one. */
+/** Capacity findings are their own policy; every other startup failure (HiveD or rest-server) is this one. */
 const isCapacity = (path: string) => path.startsWith("virtualClusters (chain");
 
 export const hivedConfigValid: ResourceValidationPolicy = {
     name: "hived-config-valid",
-    description: "The hived config deployed to the scheduler passes the same validator as `openpai hived validate` (every HiveD startup failure). Fix: run `npx openpai hived validate` on it and correct the named fields.",
+    description: "The hived config deployed to the scheduler passes the same validator as `openpai hived validate`: nothing HiveD v0.3.4 or OpenPAI's rest-server would fail on at startup. Fix: run `npx openpai hived validate` on it and correct the named fields.",
     enforcementLevel: "mandatory",
     validateResource: (args, report) => {
         for (const e of hivedReport(args)?.errors.filter(x => !isCapacity(x.path)) ?? []) {

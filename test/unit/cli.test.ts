@@ -1,18 +1,10 @@
 import * as assert from "assert";
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { openpai, projectRoot } from "./helpers";
 
-const root = path.join(__dirname, "..", "..", "..");
-const fixtures = path.join(root, "test", "fixtures", "openpai");
-
-/** Runs the installed `openpai` command the way a user does. */
-function openpai(...args: string[]): { code: number; stdout: string; stderr: string; ms: number } {
-    const started = Date.now();
-    const r = spawnSync(process.execPath, [path.join(root, "bin", "openpai.js"), ...args], { encoding: "utf8", cwd: root });
-    return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - started };
-}
+const fixtures = path.join(projectRoot, "test", "fixtures", "openpai");
 
 function noStackTrace(text: string): void {
     assert.doesNotMatch(text, /\n\s+at .+:\d+:\d+/, `stack trace printed:\n${text}`);
@@ -58,17 +50,40 @@ describe("openpai CLI", () => {
         noStackTrace(r.stderr);
     });
 
-    it("hived validate: accepts OpenPAI's shape, rejects HiveD crashes with exit 1", () => {
+    it("hived validate: accepts OpenPAI's shape, rejects HiveD and rest-server crashes with exit 1", () => {
         const ok = openpai("hived", "validate", path.join(fixtures, "hived-openpai.yaml"));
         assert.strictEqual(ok.code, 0, ok.stderr);
         assert.match(ok.stdout, /vc1\s+4/);
         const bad = openpai("hived", "validate", path.join(fixtures, "hived-crash.yaml"));
         assert.strictEqual(bad.code, 1);
-        assert.match(bad.stderr, /cycle A -> B -> A/);
-        assert.match(bad.stderr, /already used by VC vc1/);
-        assert.match(bad.stderr, /no VC references chain 'GPU-NODE'/);
-        assert.match(bad.stderr, /HiveD would fail to start/);
+        assert.match(bad.stderr, /error \[hived\]: physicalCluster.cellTypes.A.childCellType: cell types form a cycle A -> B -> A/);
+        assert.match(bad.stderr, /error \[hived\]: .*already used by VC vc1/);
+        assert.match(bad.stderr, /error \[rest-server\]: physicalCluster.skuTypes: missing: .*Cannot find skuTypes/);
+        assert.doesNotMatch(bad.stderr, /no VC references chain/, "a chain referenced through a pinned cell is referenced");
+        assert.match(bad.stderr, /3 problems: rest-server and HiveD would fail to start/);
         noStackTrace(bad.stderr);
+    });
+
+    it("hived validate --format json: one verdict per finding, with its source, for CI tooling", () => {
+        const bad = openpai("hived", "validate", "--format", "json", path.join(fixtures, "hived-crash.yaml"));
+        assert.strictEqual(bad.code, 1);
+        assert.strictEqual(bad.stderr, "");
+        const report = JSON.parse(bad.stdout);
+        assert.strictEqual(report.file, path.join(fixtures, "hived-crash.yaml"));
+        assert.strictEqual(report.ok, false);
+        assert.deepStrictEqual(report.findings.map((f: any) => [f.path, f.severity, f.source]), [
+            ["physicalCluster.skuTypes", "error", "rest-server"],
+            ["physicalCluster.cellTypes.A.childCellType", "error", "hived"],
+            ["virtualClusters.vc2.pinnedCells[0].pinnedCellId", "error", "hived"],
+        ]);
+        const file = path.join(tmp, "advice.yaml");
+        fs.writeFileSync(file, `${fs.readFileSync(path.join(fixtures, "hived-openpai.yaml"), "utf8")}kubeApiServerAdress: x\n`);
+        const lenient = JSON.parse(openpai("hived", "validate", "--format", "json", file).stdout);
+        assert.deepStrictEqual([lenient.ok, lenient.findings[0].severity, lenient.findings[0].source], [true, "warning", "advice"]);
+        const strict = openpai("hived", "validate", "--format", "json", "--strict", file);
+        assert.strictEqual(strict.code, 1);
+        assert.deepStrictEqual([JSON.parse(strict.stdout).ok, JSON.parse(strict.stdout).findings[0].severity], [false, "error"]);
+        assert.strictEqual(openpai("hived", "validate", "--format", "xml", file).code, 1);
     });
 
     it("hived validate --strict turns warnings into errors", () => {
@@ -76,12 +91,12 @@ describe("openpai CLI", () => {
         fs.writeFileSync(file, `${fs.readFileSync(path.join(fixtures, "hived-openpai.yaml"), "utf8")}kubeApiServerAdress: https://10.0.0.1:6443\n`);
         const lenient = openpai("hived", "validate", file);
         assert.strictEqual(lenient.code, 0, lenient.stderr);
-        assert.match(lenient.stderr, /warning: kubeApiServerAdress: unknown key/);
+        assert.match(lenient.stderr, /warning \[advice\]: kubeApiServerAdress: unknown key/);
         assert.match(lenient.stdout, /valid with 1 warning/);
         const strict = openpai("hived", "validate", "--strict", file);
         assert.strictEqual(strict.code, 1);
-        assert.match(strict.stderr, /error: kubeApiServerAdress: unknown key/);
-        assert.match(strict.stderr, /HiveD would start, but not as intended/);
+        assert.match(strict.stderr, /error \[advice\]: kubeApiServerAdress: unknown key/);
+        assert.match(strict.stderr, /HiveD and rest-server would start, but not as intended/);
     });
 
     it("answers bad input with a message, never a stack trace", () => {
@@ -95,10 +110,5 @@ describe("openpai CLI", () => {
             assert.ok(r.stderr.length > 0);
             noStackTrace(r.stderr);
         }
-    });
-
-    it("answers in well under a second", () => {
-        const times = [0, 1, 2].map(() => openpai("hived", "validate", path.join(fixtures, "hived-openpai.yaml")).ms);
-        assert.ok(Math.min(...times) < 1000, `took ${times.join(", ")} ms`);
     });
 });

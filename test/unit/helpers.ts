@@ -1,3 +1,5 @@
+import { spawnSync } from "child_process";
+import * as path from "path";
 import { RawConfigValue } from "../../config";
 
 /** A valid layout: one master and `workers` 8-GPU workers. */
@@ -26,4 +28,13 @@ export function rawStack(values: Record<string, unknown>, secrets: string[] = ["
         raw[k] = { value: undefined, secret: true };
     }
     return raw;
+}
+
+/** The project root (tests run from dist/test/unit). */
+export const projectRoot = path.join(__dirname, "..", "..", "..");
+
+/** Runs the installed `openpai` command the way a user does. */
+export function openpai(...args: string[]): { code: number; stdout: string; stderr: string } {
+    const r = spawnSync(process.execPath, [path.join(projectRoot, "bin", "openpai.js"), ...args], { encoding: "utf8", cwd: projectRoot });
+    return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }

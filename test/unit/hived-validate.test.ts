@@ -1,11 +1,11 @@
 import * as assert from "assert";
-import { validateHived, HivedReport } from "../../config/hived";
+import { validateHived, validateHivedText, HivedReport, FindingSource } from "../../config/hived";
 
 /** A small valid config: one chain of two 4-GPU nodes, used as the base of every case. */
 function base(): any {
     return {
         physicalCluster: {
-            skuTypes: { GPU: { gpu: 1, cpu: 4, memory: 8192 } },
+            skuTypes: { GPU: { gpu: 1, cpu: 4, memory: "8192Mi" } },
             cellTypes: {
                 "GPU-NODE": { childCellType: "GPU", childCellNumber: 4, isNodeLevel: true },
                 "GPU-NODE-POOL": { childCellType: "GPU-NODE", childCellNumber: 2 },
@@ -19,14 +19,14 @@ function base(): any {
     };
 }
 
-function expectError(report: HivedReport, path: string, text: RegExp): void {
-    const hit = report.errors.find(e => e.path === path && text.test(e.message));
-    assert.ok(hit, `expected an error at ${path} matching ${text}, got:\n${JSON.stringify(report.errors, null, 1)}`);
+function expectError(report: HivedReport, path: string, text: RegExp, source: FindingSource = "hived"): void {
+    const hit = report.errors.find(e => e.path === path && text.test(e.message) && e.source === source);
+    assert.ok(hit, `expected a ${source} error at ${path} matching ${text}, got:\n${JSON.stringify(report.errors, null, 1)}`);
 }
 
 function expectWarning(report: HivedReport, path: string, text: RegExp): void {
     assert.deepStrictEqual(report.errors, [], "no errors expected");
-    const hit = report.warnings.find(w => w.path === path && text.test(w.message));
+    const hit = report.warnings.find(w => w.path === path && text.test(w.message) && w.source === "advice");
     assert.ok(hit, `expected a warning at ${path} matching ${text}, got:\n${JSON.stringify(report.warnings, null, 1)}`);
 }
 
@@ -148,13 +148,25 @@ describe("hived validator", () => {
             const c = base();
             c.physicalCluster.cellTypes["CPU-NODE"] = { childCellType: "CPU", childCellNumber: 8, isNodeLevel: true };
             c.physicalCluster.physicalCells.push({ cellType: "CPU-NODE", cellAddress: "c0" });
-            c.physicalCluster.skuTypes.CPU = { gpu: 0, cpu: 1, memory: 1024 };
+            c.physicalCluster.skuTypes.CPU = { cpu: 1, memory: "1024Mi" };
             expectError(validateHived(c), "virtualClusters", /no VC references chain 'CPU-NODE'/);
             c.virtualClusters.vc1.virtualCells.push({ cellType: "CPU-NODE", cellNumber: 0 });
-            assert.deepStrictEqual(validateHived(c).errors, []);
+            const referencedByZero = validateHived(c);
+            assert.deepStrictEqual(referencedByZero.errors, []);
+            assert.deepStrictEqual(referencedByZero.warnings, [], "a zero reference that is the chain's only reference is required, not a mistake");
             const none = base();
             delete none.virtualClusters;
             expectError(validateHived(none), "virtualClusters", /no VC references chain 'GPU-NODE-POOL'/);
+        });
+        it("13 does not apply to a chain referenced only through a VC's pinned cells", () => {
+            const c = base();
+            c.physicalCluster.cellTypes["CPU-NODE"] = { childCellType: "CPU", childCellNumber: 8, isNodeLevel: true };
+            c.physicalCluster.physicalCells.push({ cellType: "CPU-NODE", cellAddress: "c0", pinnedCellId: "cpu-pin" });
+            c.physicalCluster.skuTypes.CPU = { cpu: 1, memory: "1024Mi" };
+            c.virtualClusters.cpu = { pinnedCells: [{ pinnedCellId: "cpu-pin" }] };
+            const r = validateHived(c, { hostnames: ["w0", "w1", "c0"] });
+            assert.deepStrictEqual([...r.errors, ...r.warnings], []);
+            assert.deepStrictEqual(r.capacity.find(x => x.vc === "cpu"), { vc: "cpu", gpus: 0, cpus: 8, leafCells: { CPU: 8 } });
         });
         it("14: a negative cellNumber that hides an over-subscription", () => {
             const c = base();
@@ -248,10 +260,17 @@ describe("hived validator", () => {
             c.virtualClusters.vc1.virtualCells[0].cellType = "GPU-NODE-POOL.CPU-NODE.GPU";
             expectWarning(validateHived(c), "virtualClusters.vc1.virtualCells[0].cellType", /segment 'CPU-NODE' is not a type of chain/);
         });
-        it("cellNumber 0 or negative", () => {
+        it("cellNumber 0 that no chain needs, a second zero reference, negative or missing", () => {
             const c = base();
             c.virtualClusters.vc1.virtualCells[0].cellNumber = 0;
-            expectWarning(validateHived(c), "virtualClusters.vc1.virtualCells[0].cellNumber", /cellNumber 0/);
+            expectWarning(validateHived(c), "virtualClusters.vc1.virtualCells[0].cellNumber", /cellNumber 0: .* referenced elsewhere/);
+            const twice = base();
+            twice.virtualClusters.default.virtualCells[0].cellNumber = 0;
+            twice.virtualClusters.vc1.virtualCells[0].cellNumber = 0;
+            expectWarning(validateHived(twice), "virtualClusters.vc1.virtualCells[0].cellNumber", /already has a zero reference/);
+            assert.strictEqual(validateHived(twice).warnings.length, 1, "the first zero reference keeps the chain legal");
+            delete c.virtualClusters.vc1.virtualCells[0].cellNumber;
+            expectWarning(validateHived(c), "virtualClusters.vc1.virtualCells[0].cellNumber", /is missing: HiveD reads 0/);
             c.virtualClusters.vc1.virtualCells[0].cellNumber = -1;
             expectWarning(validateHived(c), "virtualClusters.vc1.virtualCells[0].cellNumber", /negative cellNumber -1/);
         });
@@ -267,18 +286,73 @@ describe("hived validator", () => {
             c.physicalCluster.physicalCells[0].cellChildren = [];
             expectWarning(validateHived(c), "physicalCluster.physicalCells[0].cellChildren[0].cellAddress", /no cellAddress: HiveD names them by index/);
         });
-        it("skuTypes missing or without an entry for a leaf type", () => {
+        it("no skuTypes entry for a leaf type (rest-server refuses its jobs)", () => {
             const c = base();
-            delete c.physicalCluster.skuTypes;
-            expectWarning(validateHived(c), "physicalCluster.skuTypes", /Cannot find skuTypes/);
-            c.physicalCluster.skuTypes = { OTHER: { gpu: 1, cpu: 1, memory: 1 } };
+            c.physicalCluster.skuTypes = { OTHER: { gpu: 1, cpu: 1, memory: "1Mi" } };
             expectWarning(validateHived(c), "physicalCluster.skuTypes.GPU", /no entry for leaf type 'GPU'/);
+        });
+        it("skuTypes values rest-server reads, but not as meant", () => {
+            const c = base();
+            c.physicalCluster.skuTypes.GPU = { gpu: 1, cpu: "four", memory: "8GB" };
+            const r = validateHived(c);
+            expectWarning(r, "physicalCluster.skuTypes.GPU.cpu", /reads string "four" as 0/);
+            expectWarning(r, "physicalCluster.skuTypes.GPU.memory", /'8GB': .* reads this as 8 bytes/);
+            c.physicalCluster.skuTypes.GPU = { gpu: 1, cpu: 4, memory: "65334" };
+            expectWarning(validateHived(c), "physicalCluster.skuTypes.GPU.memory", /read .* as 65334 bytes .* write '65334Mi'/);
+            c.physicalCluster.skuTypes.GPU = { gpu: 1, cpu: 4, memory: "0Mi" };
+            expectWarning(validateHived(c), "physicalCluster.skuTypes.GPU.memory", /no memory/);
         });
         it("several isNodeLevel types in one chain", () => {
             const c = base();
             c.physicalCluster.cellTypes["GPU-NODE-POOL"].isNodeLevel = true;
             expectWarning(validateHived(c), "physicalCluster.cellTypes.GPU-NODE-POOL.isNodeLevel", /several isNodeLevel types/);
         });
+    });
+
+    describe("rejects what OpenPAI v1.8.0's rest-server crashes on at startup (src/rest-server/src/config/vc.js)", () => {
+        it("physicalCluster.skuTypes missing, empty or not a mapping: \"Cannot find skuTypes in hivedscheduler config.\"", () => {
+            for (const skuTypes of [undefined, {}, ["GPU"]]) {
+                const c = base();
+                c.physicalCluster.skuTypes = skuTypes;
+                const r = validateHived(c);
+                expectError(r, "physicalCluster.skuTypes", /Cannot find skuTypes in hivedscheduler config/, "rest-server");
+                assert.ok(r.errors.every(e => e.source === "rest-server"), "HiveD itself ignores skuTypes");
+            }
+        });
+        it("an entry that is not a mapping", () => {
+            const c = base();
+            c.physicalCluster.skuTypes.GPU = null;
+            expectError(validateHived(c), "physicalCluster.skuTypes.GPU", /not a mapping .* crashes at startup/, "rest-server");
+        });
+        it("memory missing or not a string (k8sUtils.js convertMemoryMb calls memoryStr.replace)", () => {
+            const c = base();
+            c.physicalCluster.skuTypes.GPU.memory = 65334;
+            expectError(validateHived(c), "physicalCluster.skuTypes.GPU.memory", /is number 65334, not a string: .*"memoryStr.replace is not a function".*'65334Mi'/, "rest-server");
+            delete c.physicalCluster.skuTypes.GPU.memory;
+            expectError(validateHived(c), "physicalCluster.skuTypes.GPU.memory", /is missing: .*rest-server crashes at startup/, "rest-server");
+        });
+        it("a key repeated in one mapping (js-yaml 3 safeLoad throws; HiveD keeps the last value)", () => {
+            const text = "physicalCluster:\n  skuTypes: {GPU: {gpu: 1, cpu: 4, memory: 8192Mi}}\n  cellTypes:\n"
+                + "    GPU-NODE: {childCellType: GPU, childCellNumber: 4, isNodeLevel: true}\n"
+                + "    GPU-NODE: {childCellType: GPU, childCellNumber: 4, isNodeLevel: true}\n"
+                + "  physicalCells: [{cellType: GPU-NODE, cellAddress: w0}]\n"
+                + "virtualClusters: {default: {virtualCells: [{cellType: GPU-NODE, cellNumber: 1}]}}\n";
+            const r = validateHivedText(text);
+            expectError(r, "(line 5)", /repeated .* rest-server crashes at startup .*duplicated mapping key/, "rest-server");
+            assert.strictEqual(r.errors.length, 1, "HiveD itself loads it");
+        });
+        it("YAML that does not parse fails both", () => {
+            expectError(validateHivedText("physicalCluster: [\n"), "", /not valid YAML/, "hived");
+        });
+    });
+
+    it("never blames HiveD for what only rest-server reads", () => {
+        const c = base();
+        c.physicalCluster.skuTypes = { GPU: { memory: 1 }, X: "nope" };
+        for (const e of validateHived(c).errors) {
+            assert.strictEqual(e.source, "rest-server");
+            assert.doesNotMatch(e.message, /HiveD (fails|crashes)/);
+        }
     });
 
     it("reports every problem at once", () => {

@@ -111,7 +111,7 @@ describe("policy pack (policies called directly)", () => {
         const hived = (config: any) => ({ metadata: { name: "hivedscheduler-config" }, data: { "hivedscheduler.yaml": yaml.dump(config) } });
         const base = () => ({
             physicalCluster: {
-                skuTypes: { g: { gpu: 1, cpu: 4, memory: 1024 } },
+                skuTypes: { g: { gpu: 1, cpu: 4, memory: "1024Mi" } },
                 cellTypes: { "g-NODE": { childCellType: "g", childCellNumber: 8, isNodeLevel: true }, "g-POOL": { childCellType: "g-NODE", childCellNumber: 1 } },
                 physicalCells: [{ cellType: "g-POOL", cellChildren: [{ cellAddress: "w0" }] }],
             },

@@ -93,6 +93,35 @@ describe("stack config", () => {
             l["machine-sku"]["gpu-machine"]["computing-device"].count = 2.5;
             expectProblem({ layout: l }, "layout.machine-sku.gpu-machine.computing-device.count", /whole number/);
         });
+        it("worker SKU names whose generated cell types collide are refused (gpu beside gpu-NODE, x beside x-NODE-POOL)", () => {
+            for (const [base, clash] of [["gpu", "gpu-NODE"], ["x", "x-NODE-POOL"]]) {
+                const l = layout(1);
+                l["machine-sku"][base] = l["machine-sku"]["gpu-machine"];
+                l["machine-sku"][clash] = l["machine-sku"]["gpu-machine"];
+                l["machine-list"].push({ hostname: "w-a", hostip: "10.9.0.1", "machine-type": base, "pai-worker": true },
+                    { hostname: "w-b", hostip: "10.9.0.2", "machine-type": clash, "pai-worker": true });
+                expectProblem({ layout: l }, `layout.machine-sku.${clash}`, new RegExp(`cell type generated for worker SKU '${base}'.*rename one`));
+            }
+            const full = layout(1);
+            full["machine-sku"]["gpu-machine-NODE"] = full["machine-sku"]["gpu-machine"];
+            full["machine-list"].push({ hostname: "w-b", hostip: "10.9.0.2", "machine-type": "gpu-machine-NODE", "pai-worker": true });
+            assert.ok(!problems({ layout: full, hived: { physicalCluster: {} } }).some(p => /cell type generated/.test(p.message)),
+                "a full hived config is not generated from the SKU names");
+        });
+        it("a GPU SKU with fewer vCPUs than GPUs after the daemons is refused, with the numbers", () => {
+            const l = layout(1);
+            l["machine-sku"]["gpu-machine"].cpu.vcore = 8;
+            expectProblem({ layout: l }, "layout.machine-sku.gpu-machine.cpu.vcore",
+                /8 vCPUs for 8 GPUs leaves 7.56 vCPUs left to jobs after the worker daemons \(0.36\).*0 CPUs.*at least 9 vCPUs/);
+            l["machine-sku"]["gpu-machine"].cpu.vcore = 9;
+            assert.deepStrictEqual(problems({ layout: l }), []);
+        });
+        it("a CPU-only worker SKU with no whole vCPU left to jobs is refused", () => {
+            const l = layout(1);
+            l["machine-sku"]["tiny"] = { mem: "4Gi", cpu: { vcore: 1 } };
+            l["machine-list"].push({ hostname: "tiny-0", hostip: "10.9.0.1", "machine-type": "tiny", "pai-worker": true });
+            expectProblem({ layout: l }, "layout.machine-sku.tiny.cpu.vcore", /no whole vCPU cell for jobs; give the SKU at least 2 vCPUs/);
+        });
         it("memory is a quantity and unknown keys are named", () => {
             const l = layout();
             l["machine-sku"]["gpu-machine"].mem = "lots";
