@@ -2,11 +2,17 @@ import { OpenPaiCluster } from "./components/cluster";
 import { loadStackConfig, loadStackSecrets } from "./config/pulumi";
 
 const config = loadStackConfig();
-const cluster = new OpenPaiCluster(config.cluster.name, { config, secrets: loadStackSecrets(config) });
+// The resource names never come from cluster.name: renaming the cluster must not replace (and so
+// reset) anything.
+const cluster = new OpenPaiCluster("openpai", { config, secrets: loadStackSecrets(config) });
 
-export const portalUrl = cluster.portalUrl;
-export const adminUser = cluster.adminUser;
-export const adminPassword = cluster.adminPassword;
-export const virtualClusters = cluster.virtualClusters;
-export const versions = cluster.versions;
-export const kubeconfig = cluster.kubeconfig;
+// The stack outputs. The kubeconfig only where this program made the cluster (kubeadm mode):
+// in existing mode it is the user's own, and an undefined output would only earn a warning.
+export = {
+    portalUrl: cluster.portalUrl,
+    adminUser: cluster.adminUser,
+    adminPassword: cluster.adminPassword,
+    virtualClusters: cluster.virtualClusters,
+    versions: cluster.versions,
+    ...(cluster.kubeconfig ? { kubeconfig: cluster.kubeconfig } : {}),
+};

@@ -1,8 +1,8 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
-import * as path from "path";
 import { configWithWorkers, Engine, testPrivateKey, toolchainBin } from "../test/engine/harness";
-import { checkOnlyStackConfig, TestHosts } from "../test/hosts/test-hosts";
+import { labHosts, labStackConfig } from "../test/hosts/lab-stack";
+import { Lab } from "../test/lab/lab";
 import { Figure, round } from "./hived";
 
 /** Runs `pulumi <args>` under /usr/bin/time for the peak memory (KiB) of the CLI and its children. */
@@ -47,23 +47,28 @@ export function previewFigures(workerCounts: number[]): Figure[] {
     return figures;
 }
 
-/** `pulumi up` in check-only mode on network-namespace hosts: one master plus n GPU workers. */
-export function hostFigures(workerCounts: number[]): Figure[] {
+/** `pulumi up` in check-only mode on the lab's systemd hosts: one master plus n GPU workers. */
+export async function hostFigures(workerCounts: number[]): Promise<Figure[]> {
     toolchainBin();
     const figures: Figure[] = [];
-    for (const n of workerCounts) {
-        const engine = new Engine();
-        const hosts = new TestHosts(path.join(engine.dir, "hosts"));
-        try {
-            const all = hosts.up(n + 1);
-            const config = checkOnlyStackConfig(all, "bench");
-            const stack = engine.stack(`hosts-${n}`, config, { "openpai:sshPrivateKey": hosts.privateKey() });
-            const run = timed(engine, ["up", "--yes", "--skip-preview", "--stack", stack.name]);
-            figures.push({ name: `hosts_up_check_only_master_plus_${n}_workers_seconds`, value: round(run.seconds), unit: "s" });
-        } finally {
-            hosts.down();
-            engine.cleanup();
+    const lab = new Lab();
+    const env = lab.up();
+    try {
+        for (const n of workerCounts) {
+            const workers = Array.from({ length: n }, (_, i) => ({ name: `bench-worker-${i}`, address: `10.78.0.${100 + i}` }));
+            await lab.start([labHosts.master, ...workers]);
+            const engine = new Engine();
+            try {
+                const config = labStackConfig(env, { workers, gpuWorkers: true, checkOnly: true });
+                const stack = engine.stack(`hosts-${n}`, config, { "openpai:sshPrivateKey": lab.privateKey() });
+                const run = timed(engine, ["up", "--yes", "--skip-preview", "--stack", stack.name]);
+                figures.push({ name: `hosts_up_check_only_master_plus_${n}_workers_seconds`, value: round(run.seconds), unit: "s" });
+            } finally {
+                engine.cleanup();
+            }
         }
+    } finally {
+        lab.down();
     }
     return figures;
 }

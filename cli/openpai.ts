@@ -7,16 +7,28 @@ import {
 } from "../config";
 import { nodeLabels } from "../components/kubernetes/node-labels";
 
-const usage = `usage:
-  openpai validate <Pulumi.stack.yaml>              validate a stack config without the engine
-  openpai hived validate [--strict] [--format text|json] [--stack <Pulumi.stack.yaml>] <hived.yaml>
-                                                    validate a hived config for HiveD and rest-server
-                                                    (--strict: advice fails too; --stack: check node names)
-  openpai hived generate <Pulumi.stack.yaml>        print the hived config the stack deploys
-  openpai nodes <Pulumi.stack.yaml>                 print the layout's machines as Kubernetes Node manifests
-  openpai import [--stack-name NAME] [--layout layout.yaml] [--config config.yaml]
-                 [--master master.csv --worker worker.csv]
-                                                    print a stack config from legacy OpenPAI files`;
+/** One line per command: its synopsis and what it does. */
+const commands: [string, string][] = [
+    ["validate <Pulumi.stack.yaml>", "validate a stack config without the engine; print VC capacity"],
+    ["hived validate [--strict] [--format text|json] [--stack <Pulumi.stack.yaml>] <hived.yaml>", "check a hived config against HiveD's and rest-server's startup"],
+    ["hived generate <Pulumi.stack.yaml>", "print the hived config the stack deploys"],
+    ["nodes <Pulumi.stack.yaml>", "print the layout's machines as Kubernetes Node manifests"],
+    ["import [--stack-name N] [--layout F] [--config F] [--master F --worker F]", "print a stack config from legacy OpenPAI files"],
+];
+
+const usage = ["usage: openpai <command> [options]    openpai --help | --version", "", "commands:",
+    ...commands.map(([synopsis, what]) => `  ${synopsis}  -- ${what}`)].join("\n");
+
+/** The package's version, from package.json beside the compiled CLI's project. */
+function packageVersion(): string {
+    const candidates = [path.join(__dirname, "..", "..", "package.json"), path.join(__dirname, "..", "package.json")];
+    for (const file of candidates) {
+        if (fs.existsSync(file)) {
+            return (JSON.parse(fs.readFileSync(file, "utf8")) as { version: string }).version;
+        }
+    }
+    return "unknown";
+}
 
 /** Raised for a wrong command line; printed with the usage. */
 class UsageError extends Error {}
@@ -70,6 +82,11 @@ function dispatch(argv: string[], io: Io): number {
         case "--help":
         case "-h":
             io.out(usage);
+            return 0;
+        case "version":
+        case "--version":
+        case "-v":
+            io.out(`openpai ${packageVersion()}`);
             return 0;
         default:
             throw new UsageError(command ? `unknown command '${command}'` : "no command given");
@@ -186,7 +203,7 @@ function nodes(file: string, io: Io): number {
             metadata: {
                 name: machine.hostname,
                 annotations: { "kwok.x-k8s.io/node": "fake" },
-                labels: { "kubernetes.io/hostname": machine.hostname, type: "kwok", ...nodeLabels(machine) },
+                labels: { "kubernetes.io/hostname": machine.hostname, type: "kwok", ...nodeLabels(machine, stack.layout) },
             },
             spec: { taints: [] },
             status: { capacity, allocatable: capacity, addresses: [{ type: "InternalIP", address: machine.hostip }] },

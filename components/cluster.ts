@@ -1,3 +1,4 @@
+import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { hivedForStack, StackConfig, VcCapacity, workersOf } from "../config";
@@ -5,6 +6,7 @@ import { HivedConfig } from "../config/hived";
 import { StackSecrets } from "../config/pulumi";
 import { ClusterHosts } from "./hosts/cluster-hosts";
 import { ExistingCluster } from "./kubernetes/existing-cluster";
+import { PodNetwork } from "./kubernetes/pod-network";
 import { clusterProvider } from "./kubernetes/provider";
 import { paiContext } from "./pai/context";
 import { PaiServices } from "./pai/pai-services";
@@ -32,8 +34,10 @@ export class OpenPaiCluster extends pulumi.ComponentResource {
     /** The hived config deployed to the scheduler. */
     public readonly hivedConfig: HivedConfig;
     public readonly versions: pulumi.Output<{ pai: string; kubernetes: string }>;
-    /** The PAI services, once the cluster's Kubernetes is known. */
+    /** The PAI services, once the cluster's Kubernetes is known (unless services.platform is false). */
     public readonly services?: PaiServices;
+    /** The pod network of a cluster provisioned here (kubeadm mode). */
+    public readonly podNetwork?: PodNetwork;
     /** Admin kubeconfig of a cluster provisioned here (kubeadm mode; secret). */
     public readonly kubeconfig?: pulumi.Output<string>;
 
@@ -52,6 +56,9 @@ export class OpenPaiCluster extends pulumi.ComponentResource {
             adminPassword,
             databasePassword: generated("database-password", 32),
             jwtSecret: generated("jwt-secret", 48),
+            logManagerPassword: generated("log-manager-password", 32),
+            logManagerJwtSecret: generated("log-manager-jwt-secret", 48),
+            marketplacePassword: generated("marketplace-password", 32),
             jobSshSeed: generated("job-ssh-seed", 48),
         };
 
@@ -69,16 +76,28 @@ export class OpenPaiCluster extends pulumi.ComponentResource {
                 clusterId: config.cluster.name,
                 layout: config.layout,
             }, { parent: this });
-            this.services = new PaiServices(`${name}-pai`, servicesArgs,
-                { parent: this, providers: [cluster.provider], dependsOn: cluster.nodeLabels });
+            if (config.services.platform) {
+                this.services = new PaiServices(`${name}-pai`, servicesArgs,
+                    { parent: this, providers: [cluster.provider], dependsOn: cluster.nodeLabels });
+            }
         } else {
-            const hosts = new ClusterHosts(`${name}-hosts`, { config, secrets }, { parent: this });
+            // The pod network goes on once the master is up; the workers' nodes are Ready only with
+            // it, and on removal are drained before it goes. In check-only mode no cluster exists:
+            // the network and services wait for a real provisioning run.
+            let network: { provider: k8s.Provider; podNetwork: PodNetwork } | undefined;
+            const hosts = new ClusterHosts(`${name}-hosts`, {
+                config, secrets,
+                podNetwork: config.cluster.checkOnly ? undefined : master => {
+                    const provider = clusterProvider(`${name}-provider`, master.kubeconfig, config.cluster.name, { parent: this });
+                    network = { provider, podNetwork: new PodNetwork(`${name}-pod-network`, {}, { parent: this, providers: [provider], dependsOn: [master.ready] }) };
+                    return network.podNetwork;
+                },
+            }, { parent: this });
             this.kubeconfig = hosts.kubeconfig;
-            // In check-only mode no cluster exists: the services wait for a real provisioning run.
-            if (!config.cluster.checkOnly) {
-                const provider = clusterProvider(`${name}-provider`, hosts.kubeconfig, config.cluster.name, { parent: this });
+            this.podNetwork = network?.podNetwork;
+            if (network && config.services.platform) {
                 this.services = new PaiServices(`${name}-pai`, servicesArgs, {
-                    parent: this, providers: [provider], dependsOn: [hosts.master.ready, ...hosts.workers.map(w => w.ready)],
+                    parent: this, providers: [network.provider], dependsOn: [hosts.master.ready, ...hosts.workers.map(w => w.ready), network.podNetwork],
                 });
             }
         }
@@ -98,7 +117,7 @@ export class OpenPaiCluster extends pulumi.ComponentResource {
             versions: this.versions,
             registryMirrors: config.cluster.registryMirrors,
             workerCount: workersOf(config.layout).length,
-            optionalServices: Object.entries(config.services).filter(([, on]) => on).map(([service]) => service),
+            optionalServices: Object.entries(config.services).filter(([service, on]) => on && service !== "platform").map(([service]) => service),
         });
     }
 }

@@ -40,11 +40,20 @@ export const clusterSchema = z.strictObject({
     kubernetesVersion: z.string().regex(versionPattern, "must be a Kubernetes release like v1.34.3").default("v1.34.3"),
     registry: registrySchema.prefault({}),
     registryMirrors: z.array(url).default([]),
+    /** Mirror of pkgs.k8s.io (same layout: <mirror>/core:/stable:/v1.34/deb/) for the Kubernetes packages. */
     aptMirror: url.optional(),
+    /** HTTP proxy for the hosts' apt (e.g. apt-cacher-ng, squid); the aptMirror host is reached directly. */
+    aptProxy: url.optional(),
+    /** API server address (host or host:port) for workers and this program, if not the master's hostip:6443; added to the certificate. */
+    apiServerEndpoint: z.string().regex(/^[A-Za-z0-9.-]+(:[0-9]{1,5})?$/, "must be host or host:port, e.g. pai-api.example.com:6443").optional(),
     podCidr: cidr.default("10.200.0.0/13"),
     serviceCidr: cidr.default("10.192.0.0/13"),
     kubeconfigPath: z.string().min(1).optional(),
     nvidiaDriverBranch: z.string().regex(/^[0-9]{3}$/, "must be a driver branch such as 580").default("580"),
+    /** `install`: the driver step installs the branch (rebooting if needed); `verify`: the admin installed it, the step checks it. */
+    nvidiaDriver: z.enum(["install", "verify"], { message: "must be 'install' or 'verify'" }).default("install"),
+    /** NVIDIA container toolkit package version (NVIDIA's apt repository). */
+    nvidiaToolkitVersion: z.string().regex(/^[0-9][0-9A-Za-z.+~-]*$/, "must be a package version such as 1.17.8-1").default("1.17.8-1"),
     portalHost: hostname.optional(),
     /** Run every host step in check-only mode: print what it would do, change nothing. */
     checkOnly: z.boolean().default(false),
@@ -143,8 +152,25 @@ export const skuQuotaSchema = z.union([
 
 export const virtualClustersSchema = z.record(dnsLabel("a virtual cluster name"), z.record(z.string(), skuQuotaSchema));
 
+/**
+ * A group of PAI users and what it may do: rendered into rest-server's group.yaml (grouplist).
+ * rest-server's group names are letters, digits and '_' (src/rest-server/src/config/v2/group.js).
+ */
+export const groupSchema = z.strictObject({
+    name: z.string().regex(/^[A-Za-z0-9_]+$/, "group names may use letters, digits and '_' only (rest-server's rule)"),
+    description: z.string().default(""),
+    /** Members are PAI administrators (every VC, user management). */
+    admin: z.boolean().default(false),
+    /** VCs the members may submit jobs to. */
+    virtualClusters: z.array(dnsLabel("a virtual cluster name")).default([]),
+});
+
+export const groupsSchema = z.array(groupSchema);
+
 /** Optional services; OpenPAI's essential services are always deployed. */
 export const servicesSchema = z.strictObject({
+    /** The PAI platform itself; false provisions Kubernetes only (kubeadm mode), e.g. to bring up a cluster first. */
+    platform: z.boolean().default(true),
     prometheus: z.boolean().default(true),
     grafana: z.boolean().default(true),
     alertManager: z.boolean().default(true),
@@ -163,3 +189,4 @@ export type DevBoxConfig = z.infer<typeof devBoxSchema>;
 export type SkuQuota = z.infer<typeof skuQuotaSchema>;
 export type VirtualClusters = z.infer<typeof virtualClustersSchema>;
 export type ServicesConfig = z.infer<typeof servicesSchema>;
+export type GroupConfig = z.infer<typeof groupSchema>;

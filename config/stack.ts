@@ -3,8 +3,8 @@ import * as yaml from "js-yaml";
 import { z } from "zod";
 import { ConfigError, ConfigIssue, joinPath } from "./errors";
 import {
-    clusterSchema, devBoxSchema, layoutSchema, servicesSchema, sshSchema, virtualClustersSchema,
-    ClusterConfig, DevBoxConfig, Layout, ServicesConfig, SshConfig, VirtualClusters,
+    clusterSchema, devBoxSchema, groupsSchema, layoutSchema, servicesSchema, sshSchema, virtualClustersSchema,
+    ClusterConfig, DevBoxConfig, GroupConfig, Layout, ServicesConfig, SshConfig, VirtualClusters,
 } from "./schema";
 import { NodeReserve, quotaCells, WorkerSku, workerSkus } from "./layout";
 import { workerReserve } from "./daemons";
@@ -15,7 +15,7 @@ export const configNamespace = "openpai";
 /** Keys that hold credentials: accepted only as Pulumi secrets, never printed. */
 export const secretKeys = ["sshPrivateKey", "sshPassword", "kubeconfig", "registryPassword"] as const;
 
-const knownKeys = ["cluster", "layout", "ssh", "devBox", "virtualClusters", "hived", "services", "adminUser", ...secretKeys];
+const knownKeys = ["cluster", "layout", "ssh", "devBox", "virtualClusters", "hived", "groups", "services", "adminUser", ...secretKeys];
 
 /** The whole validated stack configuration, with defaults applied. */
 export interface StackConfig {
@@ -29,6 +29,8 @@ export interface StackConfig {
     /** A full hived config passed through as-is (still validated). */
     hived?: Record<string, unknown>;
     services: ServicesConfig;
+    /** Groups of PAI users and the VCs each may use (besides OpenPAI's admin and default groups). */
+    groups: GroupConfig[];
     /** Name of the PAI administrator; the password is generated. */
     adminUser: string;
     /** Which secret keys were provided (their values are never read here). */
@@ -58,6 +60,7 @@ const sections = {
     devBox: devBoxSchema.optional(),
     virtualClusters: virtualClustersSchema.optional(),
     hived: z.record(z.string(), z.unknown()).optional(),
+    groups: groupsSchema.default([]),
     services: servicesSchema.prefault({}),
     adminUser: z.string().regex(/^[a-z0-9_-]{3,32}$/, "must be 3-32 characters of a-z, 0-9, '_' or '-'").default("admin"),
 };
@@ -153,6 +156,7 @@ function crossCheck(config: StackConfig): ConfigIssue[] {
     if (cidrsOverlap(cluster.podCidr, cluster.serviceCidr)) {
         issues.push({ path: "cluster.serviceCidr", message: `overlaps cluster.podCidr ${cluster.podCidr}: choose disjoint ranges` });
     }
+    issues.push(...checkGroups(config));
     if (!hived) {
         const skus = workerSkus(layout, workerReserve(config.services));
         issues.push(...checkGeneratedCellTypes(skus, workerReserve(config.services)));
@@ -185,6 +189,31 @@ function checkGeneratedCellTypes(skus: Map<string, WorkerSku>, reserve: NodeRese
             issues.push({ path: `${path}.cpu.vcore`, message: `${sku.sku.cpu.vcore} vCPUs leaves ${leftOver}: no whole vCPU cell for jobs; give the SKU at least ${minVcores(1, reserve)} vCPUs (its real count)` });
         }
     }
+    return issues;
+}
+
+/**
+ * Groups name VCs that exist (a declared VC, one of the full hived config, or `default`), and
+ * neither repeat a name nor take OpenPAI's own group names.
+ */
+function checkGroups(config: StackConfig): ConfigIssue[] {
+    const issues: ConfigIssue[] = [];
+    const vcs = new Set(["default", ...Object.keys(config.virtualClusters ?? {}),
+        ...Object.keys((config.hived?.virtualClusters ?? {}) as Record<string, unknown>)]);
+    const seen = new Set<string>();
+    config.groups.forEach((group, i) => {
+        if (["admingroup", "default"].includes(group.name)) {
+            issues.push({ path: `groups[${i}].name`, message: `'${group.name}' is OpenPAI's own group: choose another name` });
+        } else if (seen.has(group.name)) {
+            issues.push({ path: `groups[${i}].name`, message: `group '${group.name}' is declared twice` });
+        }
+        seen.add(group.name);
+        group.virtualClusters.forEach((vc, j) => {
+            if (!vcs.has(vc)) {
+                issues.push({ path: `groups[${i}].virtualClusters[${j}]`, message: `no virtual cluster '${vc}': use one of ${[...vcs].join(", ")}` });
+            }
+        });
+    });
     return issues;
 }
 

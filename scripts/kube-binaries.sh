@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the local test cluster's binaries from Go modules: kube-apiserver,
-# kube-controller-manager, kube-scheduler and kubectl (k8s.io/kubernetes), etcd and kwok.
+# kube-controller-manager, kube-scheduler, kubectl, and for the lab's kubeadm nodes kubelet,
+# kubeadm and kube-proxy (k8s.io/kubernetes), etcd and kwok.
 # Cached per version like the engine toolchain; the last stdout line is the bin directory.
 set -euo pipefail
 
@@ -14,7 +15,18 @@ cache_root="${OPENPAI_TOOLCHAIN_CACHE:-$HOME/.cache/openpai-toolchain}"
 bin="$cache_root/kube-$KUBERNETES_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION/bin"
 work="$cache_root/build"
 mkdir -p "$bin" "$work"
+# Two runs at once would share (and delete) the same build dirs: the second waits for the first.
+exec 9>"$work/.kube-binaries.lock"
+flock 9
 export CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS="-trimpath -mod=mod"
+# Every binary built from k8s.io/kubernetes, all in one wrapper module (one Go build cache).
+kubernetes_commands=(kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kubeadm kube-proxy)
+
+kubernetes_missing() {
+  local cmd
+  for cmd in "${kubernetes_commands[@]}"; do [[ -x "$bin/$cmd" ]] || return 0; done
+  return 1
+}
 
 build_kubernetes() {
   local dir="$work/kubernetes" minor="${KUBERNETES_VERSION#v1.}" staging
@@ -32,8 +44,14 @@ build_kubernetes() {
   for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     version_flags+=" -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
   done
-  for cmd in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
-    log "building $cmd"
+  local n=0
+  for cmd in "${kubernetes_commands[@]}"; do
+    n=$((n + 1))
+    if [[ -x "$bin/$cmd" ]]; then
+      log "  $n of ${#kubernetes_commands[@]}: $cmd cached"
+      continue
+    fi
+    log "  $n of ${#kubernetes_commands[@]}: building $cmd (elapsed $((SECONDS - start))s)"
     go build -ldflags "-s -w$version_flags" -o "$bin/$cmd.tmp" "k8s.io/kubernetes/cmd/$cmd"
     mv "$bin/$cmd.tmp" "$bin/$cmd"
   done
@@ -74,15 +92,19 @@ build_kwok() {
 }
 
 start=$SECONDS
-for entry in "etcd:build_etcd" "kwok:build_kwok" "kube-apiserver:build_kubernetes"; do
-  name="${entry%%:*}"
-  if [[ -x "$bin/$name" && ( "$name" != kube-apiserver || -x "$bin/kubectl" ) ]]; then
-    log "cached: $name"
+# name:builder:minutes a cold build takes on 2 cores
+steps=("etcd:build_etcd:3" "kwok:build_kwok:3" "kube-apiserver:build_kubernetes:28")
+n=0
+for entry in "${steps[@]}"; do
+  IFS=: read -r name builder minutes <<<"$entry"
+  n=$((n + 1))
+  if [[ -x "$bin/$name" ]] && { [[ "$name" != kube-apiserver ]] || ! kubernetes_missing; }; then
+    log "step $n of ${#steps[@]}: $name cached"
   else
     step_start=$SECONDS
-    log "building ${entry#*:} (minutes on a cold cache)"
-    ("${entry#*:}") >&2
-    log "done in $((SECONDS - step_start))s"
+    log "step $n of ${#steps[@]}: $builder, about $minutes min on a cold cache (elapsed $((SECONDS - start))s)"
+    ("$builder") >&2
+    log "step $n of ${#steps[@]}: done in $((SECONDS - step_start))s"
   fi
 done
 log "kube binaries ready in $((SECONDS - start))s"

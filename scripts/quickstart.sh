@@ -12,12 +12,24 @@ log() { printf '[quickstart %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 mkdir -p "$state/backend"
 [[ -f "$state/passphrase" ]] || (umask 077 && head -c 24 /dev/urandom | base64 >"$state/passphrase")
-export OPENPAI_LOCAL_CLUSTER_DIR="$state/cluster"
+if [[ ! -d "${OPENPAI_TOOLCHAIN_CACHE:-$HOME/.cache/openpai-toolchain}" ]] && ! command -v pulumi >/dev/null 2>&1; then
+  log "first run: building the Pulumi toolchain (about 35 minutes on 2 cores) and the local cluster's"
+  log "Kubernetes binaries (about 30 minutes) from Go modules; progress below, later runs take seconds"
+fi
+bin="$(bash scripts/toolchain.sh)"
+kube_bin="$(bash scripts/kube-binaries.sh)"
+# Everything a new shell needs to run the printed commands: `. .pulumi-local/env.sh`.
+cat >"$state/env.sh" <<ENV
+# Written by npm run quickstart: the local stack's Pulumi settings (source it: . .pulumi-local/env.sh).
+export PATH="$bin:$kube_bin:\$PATH"
 export PULUMI_BACKEND_URL="file://$state/backend"
 export PULUMI_CONFIG_PASSPHRASE_FILE="$state/passphrase"
 export PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
-PATH="$(bash scripts/toolchain.sh):$PATH"
-export PATH
+export KUBECONFIG="$state/cluster/kubeconfig"
+ENV
+# shellcheck source=/dev/null
+. "$state/env.sh"
+export OPENPAI_LOCAL_CLUSTER_DIR="$state/cluster"
 
 if [[ "${1:-}" == "--down" ]]; then
   if pulumi stack select local >/dev/null 2>&1; then
@@ -39,11 +51,16 @@ log "pulumi up (stack local)"
 pulumi up --yes --skip-preview --non-interactive --stack local
 cat <<SUMMARY
 
-OpenPAI is deployed on the local simulated cluster (kubeconfig: $OPENPAI_LOCAL_CLUSTER_DIR/kubeconfig).
-  portal URL:  $(pulumi stack output portalUrl --stack local)
+OpenPAI is deployed on the local simulated cluster: its objects are accepted by a real
+Kubernetes API server, but the nodes are simulated (kwok) and run no containers.
+  portal URL:  $(pulumi stack output portalUrl --stack local)  (where pylon would answer: nothing serves it
+               on simulated nodes; the real services run in the lab, npm run test:services)
   admin user:  $(pulumi stack output adminUser --stack local)
-  password:    PULUMI_BACKEND_URL=$PULUMI_BACKEND_URL PULUMI_CONFIG_PASSPHRASE_FILE=$PULUMI_CONFIG_PASSPHRASE_FILE pulumi stack output adminPassword --show-secrets --stack local
-  VC capacity (pulumi stack output virtualClusters):
+  VC capacity:
 $(node bin/openpai.js validate Pulumi.local.yaml | tail -n +2 | sed 's/^/    /')
-Tear down: npm run quickstart -- --down
+Commands (each runs as printed, from this directory, in a new shell):
+  . .pulumi-local/env.sh && pulumi stack output adminPassword --show-secrets --stack local
+  . .pulumi-local/env.sh && pulumi stack output virtualClusters --stack local
+  . .pulumi-local/env.sh && kubectl get pods -n default
+  npm run quickstart -- --down
 SUMMARY

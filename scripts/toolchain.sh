@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Builds the Pulumi engine toolchain (CLI, Node.js language host, provider plugins) from Go
-# modules, because the official installer's downloads are not reachable here.
+# modules, because the official installer's downloads are not reachable here, and installs it
+# the way the official one does: `pulumi` with its bundled Node.js language host in one
+# directory, the resource providers in the plugin cache ($PULUMI_HOME/plugins, ~/.pulumi by
+# default) at the versions the SDKs in package.json ask for, so the engine uses them quietly.
 # Each binary is cached under a key of its own inputs, so editing one rebuilds only that one;
-# a second run only checks the cache.
+# a second run only checks the cache (and the plugin cache).
 # Usage: scripts/toolchain.sh        (the last stdout line is the bin directory to put on PATH)
 set -euo pipefail
 
@@ -69,37 +72,64 @@ build_command_provider() { build_plugin "$1" pulumi-resource-command "$PULUMI_CO
 # Our plugins share code: a change anywhere in the module rebuilds all three (seconds).
 plugins_key="$(find "$here/toolchain/plugins" -type f \( -name '*.go' -o -name 'go.*' \) -print0 | sort -z | xargs -0 cat | sha256sum | cut -c1-12)"
 
-# name | builder | cache key (changes whenever the binary's inputs change)
+# name | builder | cache key (changes whenever the binary's inputs change) | plugin version the
+# SDK asks for (resource providers) | minutes a cold build takes on 2 cores
 components=(
-  "pulumi-language-nodejs|build_language_host|$PULUMI_VERSION-$plugins_key"
-  "pulumi-resource-random|build_random_provider|$PULUMI_RANDOM_VERSION-$plugins_key"
-  "pulumi-resource-command|build_command_provider|$PULUMI_COMMAND_VERSION-$plugins_key"
-  "pulumi|build_cli|$PULUMI_VERSION"
-  "pulumi-resource-kubernetes|build_kubernetes_provider|$PULUMI_KUBERNETES_PROVIDER_VERSION-$PULUMI_KUBERNETES_SDK_VERSION"
+  "pulumi-language-nodejs|build_language_host|$PULUMI_VERSION-$plugins_key||1"
+  "pulumi-resource-random|build_random_provider|$PULUMI_RANDOM_VERSION-$plugins_key|$PULUMI_RANDOM_VERSION|1"
+  "pulumi-resource-command|build_command_provider|$PULUMI_COMMAND_VERSION-$plugins_key|$PULUMI_COMMAND_VERSION|1"
+  "pulumi|build_cli|$PULUMI_VERSION||11"
+  "pulumi-resource-kubernetes|build_kubernetes_provider|$PULUMI_KUBERNETES_PROVIDER_VERSION-$PULUMI_KUBERNETES_SDK_VERSION|v$PULUMI_KUBERNETES_RELEASE|20"
 )
 
 total_start=$SECONDS
-links=()
+binaries=()
+remaining=0
 for entry in "${components[@]}"; do
-  IFS='|' read -r name builder key <<<"$entry"
+  IFS='|' read -r name _ key _ minutes <<<"$entry"
+  [[ -x "$cache_root/$name/$key/$name" ]] || remaining=$((remaining + minutes))
+done
+((remaining == 0)) || log "cold cache: building about $remaining minutes of Go on 2 cores (later runs take seconds)"
+n=0
+for entry in "${components[@]}"; do
+  IFS='|' read -r name builder key _ minutes <<<"$entry"
+  n=$((n + 1))
   binary="$cache_root/$name/$key/$name"
   if [[ -x "$binary" ]]; then
-    log "cached: $name ($key)"
+    log "step $n of ${#components[@]}: $name cached ($key)"
   else
     start=$SECONDS
-    log "building $name ($key): this takes minutes on a cold cache"
+    log "step $n of ${#components[@]}: building $name ($key), about $minutes min; elapsed $((SECONDS - total_start))s, about $remaining min left"
     mkdir -p "$(dirname "$binary")"
     ("$builder" "$binary.tmp") >&2
     mv "$binary.tmp" "$binary"
-    log "built $name in $((SECONDS - start))s"
+    remaining=$((remaining - minutes))
+    log "step $n of ${#components[@]}: built $name in $((SECONDS - start))s"
   fi
-  links+=("$binary")
+  binaries+=("$binary")
 done
 
-bin="$cache_root/bin-$(printf '%s\n' "${links[@]}" | sha256sum | cut -c1-12)"
+# pulumi and its bundled language host side by side (hard links: the engine looks beside the
+# real pulumi binary, so it uses the host without a "from \$PATH" warning).
+bin="$cache_root/bin-$(printf '%s\n' "${binaries[@]}" | sha256sum | cut -c1-12)"
 mkdir -p "$bin"
-for binary in "${links[@]}"; do
-  ln -sfn "$binary" "$bin/$(basename "$binary")"
+for binary in "$cache_root/pulumi/$PULUMI_VERSION/pulumi" "${binaries[0]}"; do
+  ln -f "$binary" "$bin/$(basename "$binary")" 2>/dev/null || cp -f "$binary" "$bin/$(basename "$binary")"
 done
-log "toolchain ready in $((SECONDS - total_start))s"
+rm -f "$bin"/pulumi-resource-*
+# The providers go where `pulumi plugin install` puts them, replacing a different build.
+plugins="${PULUMI_HOME:-$HOME/.pulumi}/plugins"
+for entry in "${components[@]}"; do
+  IFS='|' read -r name _ key version _ <<<"$entry"
+  [[ -n "$version" ]] || continue
+  kind="${name#pulumi-}"
+  kind="${kind%%-*}"
+  plugin="${name#pulumi-"$kind"-}"
+  installed="$plugins/$kind-$plugin-$version/$name"
+  if ! cmp -s "$cache_root/$name/$key/$name" "$installed"; then
+    "$bin/pulumi" plugin install "$kind" "$plugin" "$version" --file "$cache_root/$name/$key/$name" --reinstall >&2
+    log "installed $name $version into $plugins"
+  fi
+done
+log "toolchain ready in $((SECONDS - total_start))s: put $bin on PATH"
 echo "$bin"

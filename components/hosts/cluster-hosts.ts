@@ -1,8 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
-import * as random from "@pulumi/random";
 import { masterOf, StackConfig, workersOf } from "../../config";
 import { StackSecrets } from "../../config/pulumi";
 import { DevBox } from "./dev-box";
+import { HostCommonArgs, nodeLabelArgs } from "./host-steps";
 import { MasterHost } from "./master-host";
 import { HostConnection } from "./step";
 import { WorkerHost } from "./worker-host";
@@ -12,15 +12,25 @@ export interface ClusterHostsArgs {
     config: StackConfig;
     /** SSH credentials. */
     secrets: StackSecrets;
+    /**
+     * Builds the pod network once the master is up (kubeadm mode; absent in check-only mode): the
+     * workers' nodes wait for it to be Ready, and on removal are drained before it goes.
+     */
+    podNetwork?: (master: MasterHost) => pulumi.Resource;
 }
 
-/** Every host of the layout provisioned with kubeadm over SSH, hosts in parallel. */
+/**
+ * Every host of the layout provisioned with kubeadm over SSH, hosts in parallel. Resource names
+ * come from hostnames only (never from cluster.name), so renaming the cluster replaces nothing.
+ */
 export class ClusterHosts extends pulumi.ComponentResource {
     public readonly master: MasterHost;
     public readonly workers: WorkerHost[];
     public readonly devBox?: DevBox;
     /** Admin kubeconfig of the new cluster (secret; empty in check-only mode). */
     public readonly kubeconfig: pulumi.Output<string>;
+    /** host:port of the API server. */
+    public readonly apiEndpoint: string;
 
     constructor(name: string, args: ClusterHostsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("openpai:hosts:ClusterHosts", name, {}, opts);
@@ -31,35 +41,44 @@ export class ClusterHosts extends pulumi.ComponentResource {
         const connect = (host: string, port = ssh.port, user = ssh.user): HostConnection =>
             ({ host, port, user, dialAttempts: ssh.dialAttempts, ...credentials, ...(proxy ? { proxy } : {}) });
 
-        // kubeadm bootstrap token: [a-z0-9]{6}.[a-z0-9]{16}
-        const tokenPart = (id: string, length: number) => new random.RandomString(`${name}-join-token-${id}`, {
-            length, special: false, upper: false,
-        }, { parent: this }).result;
-        const joinToken = pulumi.secret(pulumi.interpolate`${tokenPart("id", 6)}.${tokenPart("secret", 16)}`);
-
         const master = masterOf(layout);
-        const common = {
+        this.apiEndpoint = apiEndpoint(cluster.apiServerEndpoint, master.hostip);
+        const common: HostCommonArgs = {
             kubernetesVersion: cluster.kubernetesVersion,
             registryMirrors: cluster.registryMirrors,
             aptMirror: cluster.aptMirror,
+            aptProxy: cluster.aptProxy,
+            apiEndpoint: this.apiEndpoint,
             checkOnly: cluster.checkOnly,
         };
         this.master = new MasterHost(`${name}-${master.hostname}`, {
             ...common, machine: master, sku: layout["machine-sku"][master["machine-type"]], connection: connect(master.hostip),
-            podCidr: cluster.podCidr, serviceCidr: cluster.serviceCidr, joinToken,
+            nodeLabels: nodeLabelArgs(master, layout),
+            podCidr: cluster.podCidr, serviceCidr: cluster.serviceCidr,
+            certSans: cluster.apiServerEndpoint ? [this.apiEndpoint.replace(/:[0-9]+$/, "")] : [],
         }, { parent: this });
+        const network = args.podNetwork?.(this.master);
         this.workers = workersOf(layout).map(worker => new WorkerHost(`${name}-${worker.hostname}`, {
             ...common, machine: worker, sku: layout["machine-sku"][worker["machine-type"]], connection: connect(worker.hostip),
-            masterConnection: connect(master.hostip), masterIp: master.hostip, joinToken, caCertHash: this.master.caCertHash,
-            driverBranch: cluster.nvidiaDriverBranch, masterReady: this.master.ready,
+            nodeLabels: nodeLabelArgs(worker, layout),
+            masterConnection: connect(master.hostip), caCertHash: this.master.caCertHash, sshPort: ssh.port,
+            driver: { branch: cluster.nvidiaDriverBranch, mode: cluster.nvidiaDriver, toolkitVersion: cluster.nvidiaToolkitVersion },
+            masterReady: this.master.ready, podNetwork: network,
         }, { parent: this }));
         this.kubeconfig = this.master.kubeconfig;
         if (config.devBox) {
             this.devBox = new DevBox(`${name}-devbox`, {
-                connection: connect(config.devBox.host, config.devBox.port, config.devBox.user),
-                kubernetesVersion: cluster.kubernetesVersion, kubeconfig: this.kubeconfig, checkOnly: cluster.checkOnly,
-            }, { parent: this, dependsOn: [this.master.ready] });
+                ...common, connection: connect(config.devBox.host, config.devBox.port, config.devBox.user), kubeconfig: this.kubeconfig,
+            }, { parent: this });
         }
         this.registerOutputs({ kubeconfig: this.kubeconfig });
     }
+}
+
+/** host:port of the API server: cluster.apiServerEndpoint (port 6443 unless given), else the master's. */
+export function apiEndpoint(configured: string | undefined, masterIp: string): string {
+    if (!configured) {
+        return `${masterIp}:6443`;
+    }
+    return /:[0-9]+$/.test(configured) ? configured : `${configured}:6443`;
 }

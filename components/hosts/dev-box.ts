@@ -1,30 +1,31 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { HostConnection, hostStep } from "./step";
+import { HostCommonArgs, prepareStep, StepChain } from "./host-steps";
+import { HostConnection } from "./step";
 
-export interface DevBoxArgs {
+export interface DevBoxArgs extends HostCommonArgs {
     /** SSH access to the admin's dev box. */
     connection: HostConnection;
-    /** kubectl release to install there (the cluster's). */
-    kubernetesVersion: string;
-    /** The cluster's admin kubeconfig (secret), written to ~/.kube/config. */
+    /** The cluster's admin kubeconfig (secret), written to ~/.kube/config of the SSH user. */
     kubeconfig: pulumi.Input<string>;
-    /** Print what it would do instead of doing it. */
-    checkOnly: boolean;
 }
 
-/** The admin host OpenPAI ran its dev-box container on: here just kubectl and the kubeconfig. */
+/**
+ * The admin host OpenPAI ran its dev-box container on, outside the cluster: kubectl at the
+ * cluster's release (from the same Kubernetes packages as the nodes) and the kubeconfig.
+ */
 export class DevBox extends pulumi.ComponentResource {
-    public readonly setup: command.remote.Command;
+    public readonly steps: command.remote.Command[];
 
     constructor(name: string, args: DevBoxArgs, opts?: pulumi.ComponentResourceOptions) {
         super("openpai:hosts:DevBox", name, {}, opts);
-        this.setup = hostStep(`${name}-setup`, {
-            connection: args.connection,
-            checkOnly: args.checkOnly,
-            step: "devbox",
-            settings: { K8S_VERSION: args.kubernetesVersion, KUBECONFIG_CONTENT: pulumi.secret(args.kubeconfig) },
-        }, { parent: this });
+        const chain = new StepChain(name, this, args.connection, args.checkOnly);
+        prepareStep(chain, args);
+        chain.add("kube-packages", { step: "kube-packages", settings: {
+            K8S_VERSION: args.kubernetesVersion, KUBE_PACKAGES: "kubectl", ...(args.aptMirror ? { APT_MIRROR: args.aptMirror } : {}),
+        } });
+        chain.add("devbox", { step: "devbox", asUser: true, settings: { KUBECONFIG_CONTENT: pulumi.secret(args.kubeconfig) } });
+        this.steps = chain.steps;
         this.registerOutputs({});
     }
 }

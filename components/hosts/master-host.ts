@@ -1,26 +1,25 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { Machine, MachineSku, quantityToMi } from "../../config";
-import { nodeLabels } from "../kubernetes/node-labels";
-import { HostConnection, hostStep, stdoutValue } from "./step";
+import { Machine, MachineSku } from "../../config";
+import { hostReset } from "./host-reset";
+import { baseSteps, HostCommonArgs, runtimeSteps, StepChain } from "./host-steps";
+import { HostConnection, stdoutValue } from "./step";
 
-export interface MasterHostArgs {
+export interface MasterHostArgs extends HostCommonArgs {
     /** The master's layout entry (hostname = node name, hostip = API address). */
     machine: Machine;
+    /** Its node labels in kubectl syntax (host-steps.ts nodeLabelArgs). */
+    nodeLabels: string;
     /** Its SKU, checked by preflight. */
     sku: MachineSku;
     /** SSH access to it. */
     connection: HostConnection;
-    /** Kubernetes release (kubeadm, kubelet, kubectl). */
-    kubernetesVersion: string;
+    /** Pod network (the CNI's range). */
     podCidr: string;
+    /** Service network. */
     serviceCidr: string;
-    /** Bootstrap token workers join with (secret). */
-    joinToken: pulumi.Input<string>;
-    registryMirrors: string[];
-    aptMirror?: string;
-    /** Print what each step would do instead of doing it. */
-    checkOnly: boolean;
+    /** Extra names and addresses for the API server's certificate. */
+    certSans: string[];
 }
 
 /** The control-plane host: prerequisites, containerd, kubeadm init, and its kubeconfig. */
@@ -37,30 +36,17 @@ export class MasterHost extends pulumi.ComponentResource {
     constructor(name: string, args: MasterHostArgs, opts?: pulumi.ComponentResourceOptions) {
         super("openpai:hosts:MasterHost", name, {}, opts);
         const { machine, connection, checkOnly } = args;
-        const base = { EXPECTED_HOSTNAME: machine.hostname, K8S_VERSION: args.kubernetesVersion };
-        const steps: command.remote.Command[] = [];
-        const step = (id: string, stepArgs: Omit<Parameters<typeof hostStep>[1], "connection" | "checkOnly">) => {
-            const cmd = hostStep(`${name}-${id}`, { connection, checkOnly, ...stepArgs },
-                { parent: this, dependsOn: steps.slice(-1) });
-            steps.push(cmd);
-            return cmd;
-        };
-        step("wait-ready", { step: "wait-ready" });
-        step("preflight", { step: "preflight", settings: {
-            ...base, ROLE: "master", SKU_MEM_MB: quantityToMi(args.sku.mem), SKU_VCORE: args.sku.cpu.vcore, GPU_COUNT: 0,
-        } });
-        step("kernel", { step: "kernel" });
-        step("containerd", { step: "containerd", settings: { REGISTRY_MIRRORS: args.registryMirrors.join(" ") } });
-        step("kube-packages", { step: "kube-packages", settings: { ...base, ...(args.aptMirror ? { APT_MIRROR: args.aptMirror } : {}) } });
-        const init = step("kubeadm-init", {
-            step: "kubeadm-init",
-            settings: { ...base, JOIN_TOKEN: args.joinToken, POD_CIDR: args.podCidr, SERVICE_CIDR: args.serviceCidr, MASTER_IP: machine.hostip },
-            onDelete: { step: "kubeadm-reset" },
-        });
-        const kubeconfig = step("kubeconfig", { step: "kubeconfig", secretStdout: true });
-        const labels = Object.entries(nodeLabels(machine)).map(([k, v]) => `${k}=${v}`).join(" ");
-        this.ready = step("node", { step: "node", settings: { NODE_NAME: machine.hostname, NODE_LABELS: labels } });
-        this.steps = steps;
+        const chain = new StepChain(name, this, connection, checkOnly);
+        baseSteps(chain, machine, args.sku, args, "master", 0);
+        runtimeSteps(chain, args);
+        const reset = hostReset(`${name}-reset`, { connection, nodeName: machine.hostname, checkOnly }, { parent: this, dependsOn: chain.last() });
+        const init = chain.add("kubeadm-init", { step: "kubeadm-init", settings: {
+            K8S_VERSION: args.kubernetesVersion, POD_CIDR: args.podCidr, SERVICE_CIDR: args.serviceCidr, MASTER_IP: machine.hostip,
+            EXPECTED_HOSTNAME: machine.hostname, API_ENDPOINT: args.apiEndpoint, CERT_SANS: args.certSans.join(" "),
+        } }, { dependsOn: [reset] });
+        const kubeconfig = chain.add("kubeconfig", { step: "kubeconfig", secretStdout: true });
+        this.ready = chain.add("node", { step: "node", settings: { NODE_NAME: machine.hostname, NODE_LABELS: args.nodeLabels } });
+        this.steps = chain.steps;
         this.caCertHash = stdoutValue(init, "ca_cert_hash");
         this.kubeconfig = pulumi.secret(kubeconfig.stdout);
         this.registerOutputs({ caCertHash: this.caCertHash, kubeconfig: this.kubeconfig });

@@ -2,8 +2,8 @@ import * as fs from "fs";
 import * as path from "path";
 
 /** The step scripts in components/hosts/scripts/ (one file each). */
-export type StepName = "wait-ready" | "preflight" | "kernel" | "nvidia-driver" | "wait-boot" | "containerd" | "nvidia-toolkit"
-    | "kube-packages" | "kubeadm-init" | "kubeconfig" | "kubeadm-join" | "kubeadm-reset" | "node" | "devbox";
+export type StepName = "prepare" | "preflight" | "kernel" | "nvidia-driver" | "wait-boot" | "containerd" | "nvidia-toolkit"
+    | "kube-packages" | "kubeadm-init" | "kubeconfig" | "join-token" | "kubeadm-join" | "kubeadm-reset" | "node" | "devbox";
 
 /** Settings a step script reads, exported before it runs. */
 export type StepSettings = Record<string, string | number | boolean>;
@@ -28,7 +28,8 @@ function read(file: string): string {
     return text;
 }
 
-function quote(value: string): string {
+/** Single-quotes a value for bash. */
+export function shellQuote(value: string): string {
     return `'${value.replace(/'/g, `'"'"'`)}'`;
 }
 
@@ -38,11 +39,22 @@ function quote(value: string): string {
  */
 export function renderStep(step: StepName, checkOnly: boolean, settings: StepSettings = {}): string {
     const exports = Object.entries({ STEP: step, CHECK_ONLY: checkOnly ? 1 : 0, ...settings })
-        .map(([k, v]) => `export ${k}=${quote(String(v))}`);
+        .map(([k, v]) => `export ${k}=${shellQuote(String(v))}`);
     return ["#!/usr/bin/env bash", "set -euo pipefail", ...exports, read("lib.sh"), read(`${step}.sh`)].join("\n");
 }
 
+/**
+ * The remote command that runs a script from stdin as root: directly for root, else through
+ * `sudo -n` (cloud images log in as a sudo user), failing with the fix when sudo asks a password.
+ */
+export function asRoot(user: string): string {
+    if (user === "root") {
+        return "bash -s";
+    }
+    return `sudo -n true 2>/dev/null || { echo "openpai: user ${user} needs passwordless sudo on this host (a line '${user} ALL=(ALL) NOPASSWD:ALL' in /etc/sudoers.d/), as cloud images have" >&2; exit 1; }; exec sudo -n bash -s`;
+}
+
 /** A command line that runs a rendered step without stdin (for `delete`, which has no stdin of its own). */
-export function inlineStep(rendered: string): string {
-    return `bash -s <<'OPENPAI_STEP_EOF'\n${rendered}\nOPENPAI_STEP_EOF`;
+export function inlineStep(runner: string, rendered: string): string {
+    return `${runner} <<'OPENPAI_STEP_EOF'\n${rendered}\nOPENPAI_STEP_EOF`;
 }

@@ -1,37 +1,41 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { Machine, MachineSku, quantityToMi } from "../../config";
-import { nodeLabels } from "../kubernetes/node-labels";
-import { HostConnection, hostStep, stdoutValue } from "./step";
+import { Machine, MachineSku } from "../../config";
+import { hostReset } from "./host-reset";
+import { baseSteps, HostCommonArgs, runtimeSteps, StepChain } from "./host-steps";
+import { HostConnection, stdoutValue } from "./step";
 
-export interface WorkerHostArgs {
-    /** The worker's layout entry (hostname = node name). */
+export interface WorkerHostArgs extends HostCommonArgs {
+    /** The worker's layout entry (hostname = node name, hostip = node IP). */
     machine: Machine;
+    /** Its node labels in kubectl syntax (host-steps.ts nodeLabelArgs). */
+    nodeLabels: string;
     /** Its SKU: GPU count and type decide the driver and toolkit steps. */
     sku: MachineSku;
     /** SSH access to the worker. */
     connection: HostConnection;
-    /** SSH access to the master, where the node is labelled (and drained on removal). */
+    /** SSH access to the master, where its join token is made and its node labelled (and drained on removal). */
     masterConnection: HostConnection;
-    masterIp: string;
-    kubernetesVersion: string;
-    /** Bootstrap token (secret) and CA hash from the master. */
-    joinToken: pulumi.Input<string>;
+    /** The master's CA hash. */
     caCertHash: pulumi.Input<string>;
-    /** NVIDIA driver branch for GPU workers. */
-    driverBranch: string;
-    registryMirrors: string[];
-    aptMirror?: string;
-    /** Print what each step would do instead of doing it. */
-    checkOnly: boolean;
+    /** NVIDIA driver branch, and whether to install it or verify the admin's. */
+    driver: { branch: string; mode: "install" | "verify"; toolkitVersion: string };
+    /** SSH port, closed to new sessions while a driver install reboots the host. */
+    sshPort: number;
     /** The master's last step: joining waits for it. */
     masterReady: pulumi.Resource;
+    /** The pod network: the node is Ready only with it, and is drained before it goes. */
+    podNetwork?: pulumi.Resource;
 }
+
+/** Connection attempts after a driver install: 60 x (10 s timeout + pause) outlasts a GPU server's POST. */
+const rebootDialAttempts = 60;
 
 /**
  * A worker: prerequisites, NVIDIA driver and container toolkit on GPU SKUs (rebooting only
- * when the driver changed), containerd, kubeadm join; its node is labelled from the master.
- * Removing the worker drains and deletes its node first, then resets the host.
+ * when the driver changed), containerd, kubeadm join with a fresh token; its node is labelled
+ * from the master. Removing the worker drains and deletes its node first, then resets the host
+ * (skipped with a note when the host is dead).
  */
 export class WorkerHost extends pulumi.ComponentResource {
     public readonly steps: command.remote.Command[];
@@ -42,44 +46,39 @@ export class WorkerHost extends pulumi.ComponentResource {
         super("openpai:hosts:WorkerHost", name, {}, opts);
         const { machine, connection, checkOnly } = args;
         const gpus = args.sku["computing-device"]?.type === "nvidia.com/gpu" ? args.sku["computing-device"].count : 0;
-        const base = { EXPECTED_HOSTNAME: machine.hostname, K8S_VERSION: args.kubernetesVersion };
-        const steps: command.remote.Command[] = [];
-        const step = (id: string, stepArgs: Omit<Parameters<typeof hostStep>[1], "connection" | "checkOnly">,
-                      extra: { connection?: HostConnection; dependsOn?: pulumi.Resource[] } = {}) => {
-            const cmd = hostStep(`${name}-${id}`, { connection: extra.connection ?? connection, checkOnly, ...stepArgs },
-                { parent: this, dependsOn: [...steps.slice(-1), ...(extra.dependsOn ?? [])] });
-            steps.push(cmd);
-            return cmd;
-        };
-        step("wait-ready", { step: "wait-ready" });
-        step("preflight", { step: "preflight", settings: {
-            ...base, ROLE: "worker", SKU_MEM_MB: quantityToMi(args.sku.mem), SKU_VCORE: args.sku.cpu.vcore, GPU_COUNT: gpus,
-        } });
-        step("kernel", { step: "kernel" });
+        const chain = new StepChain(name, this, connection, checkOnly);
+        baseSteps(chain, machine, args.sku, args, "worker", gpus);
         if (gpus > 0) {
-            const driver = step("nvidia-driver", { step: "nvidia-driver", settings: { DRIVER_BRANCH: args.driverBranch } });
-            step("wait-boot", { step: "wait-boot", settings: {
-                REBOOTED: stdoutValue(driver, "reboot"), PREVIOUS_BOOT_ID: stdoutValue(driver, "boot_id"),
-                GPU_COUNT: checkOnly ? 0 : gpus,
+            const driver = chain.add("nvidia-driver", { step: "nvidia-driver", settings: {
+                DRIVER_BRANCH: args.driver.branch, NVIDIA_DRIVER: args.driver.mode, SSH_PORT: args.sshPort,
+            } });
+            if (args.driver.mode === "install") {
+                chain.add("wait-boot", { step: "wait-boot", dialAttempts: rebootDialAttempts, settings: {
+                    REBOOTED: stdoutValue(driver, "reboot"), PREVIOUS_BOOT_ID: stdoutValue(driver, "boot_id"),
+                    GPU_COUNT: checkOnly ? 0 : gpus,
+                } });
+            }
+        }
+        runtimeSteps(chain, args);
+        if (gpus > 0) {
+            chain.add("nvidia-toolkit", { step: "nvidia-toolkit", settings: {
+                NVIDIA_TOOLKIT_VERSION: args.driver.toolkitVersion, K8S_VERSION: args.kubernetesVersion,
             } });
         }
-        step("containerd", { step: "containerd", settings: { REGISTRY_MIRRORS: args.registryMirrors.join(" ") } });
-        if (gpus > 0) {
-            step("nvidia-toolkit", { step: "nvidia-toolkit" });
-        }
-        step("kube-packages", { step: "kube-packages", settings: { ...base, ...(args.aptMirror ? { APT_MIRROR: args.aptMirror } : {}) } });
-        step("kubeadm-join", {
-            step: "kubeadm-join",
-            settings: { ...base, JOIN_TOKEN: args.joinToken, CA_CERT_HASH: args.caCertHash, MASTER_IP: args.masterIp },
-            onDelete: { step: "kubeadm-reset" },
-        }, { dependsOn: [args.masterReady] });
-        const labels = Object.entries(nodeLabels(machine)).map(([k, v]) => `${k}=${v}`).join(" ");
-        this.ready = step("node", {
+        const reset = hostReset(`${name}-reset`, { connection, nodeName: machine.hostname, checkOnly }, { parent: this, dependsOn: chain.last() });
+        const token = chain.add("join-token", { step: "join-token", secretStdout: true, settings: { NODE_NAME: machine.hostname } },
+            { connection: args.masterConnection, dependsOn: [reset, args.masterReady] });
+        chain.add("kubeadm-join", { step: "kubeadm-join", settings: {
+            JOIN_TOKEN: pulumi.secret(stdoutValue(token, "token")), CA_CERT_HASH: args.caCertHash, API_ENDPOINT: args.apiEndpoint,
+            EXPECTED_HOSTNAME: machine.hostname, NODE_IP: machine.hostip,
+        } });
+        const labels = args.nodeLabels;
+        this.ready = chain.add("node", {
             step: "node",
-            settings: { NODE_NAME: machine.hostname, NODE_LABELS: labels },
+            settings: { NODE_NAME: machine.hostname, NODE_LABELS: labels, NODE_WAIT_READY: 1 },
             onDelete: { step: "node", settings: { NODE_NAME: machine.hostname, NODE_LABELS: labels, NODE_REMOVE: 1 } },
-        }, { connection: args.masterConnection });
-        this.steps = steps;
+        }, { connection: args.masterConnection, dependsOn: args.podNetwork ? [args.podNetwork] : [] });
+        this.steps = chain.steps;
         this.registerOutputs({});
     }
 }

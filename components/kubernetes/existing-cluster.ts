@@ -22,7 +22,7 @@ export class ExistingCluster extends pulumi.ComponentResource {
         super("openpai:kubernetes:ExistingCluster", name, {}, opts);
         this.provider = clusterProvider(`${name}-provider`, args.kubeconfig, args.clusterId, { parent: this });
         this.nodeLabels = args.layout["machine-list"].map(machine => new k8s.core.v1.NodePatch(`${name}-labels-${machine.hostname}`, {
-            metadata: { name: machine.hostname, labels: nodeLabels(machine) },
+            metadata: { name: machine.hostname, labels: nodeLabels(machine, args.layout) },
         }, { parent: this, provider: this.provider }));
         this.registerOutputs({});
     }

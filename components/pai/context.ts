@@ -2,15 +2,23 @@ import * as crypto from "crypto";
 import * as yaml from "js-yaml";
 import { HivedConfig, masterOf, StackConfig, workersOf } from "../../config";
 
+/** A group of users as rest-server's group.yaml lists it (config/schema.ts groupSchema). */
+export type PaiGroup = StackConfig["groups"][number];
+
+/** Port of HiveD's web service; OpenPAI exposed it as a NodePort on the same number. */
+export const hivedPort = 30096;
+
 /** Images that are not built by OpenPAI, pinned (see docs/compatibility.md for why each one). */
 export const externalImages = {
     frameworkcontroller: "docker.io/frameworkcontroller/frameworkcontroller:v1.0.1",
     hivedscheduler: "docker.io/hivedscheduler/hivedscheduler:v0.3.4",
     nvidiaDevicePlugin: "nvcr.io/nvidia/k8s-device-plugin:v0.20.0",
-    fuseDevicePlugin: "ghcr.io/squat/generic-device-plugin:v0.3.0",
+    // The project's only release: it tags images 0.1.0, without a v (its CI, .github/workflows/ci.yml).
+    fuseDevicePlugin: "ghcr.io/squat/generic-device-plugin:0.1.0",
     postgresql: "docker.io/library/postgres:16.6",
     prometheus: "docker.io/prom/prometheus:v3.1.0",
-    alertManager: "docker.io/prom/alertmanager:v0.28.0",
+    // The last release with the v1 API rest-server calls (/alert-manager/api/v1/alerts); 0.27 removed it.
+    alertManager: "docker.io/prom/alertmanager:v0.26.0",
     nodeExporter: "docker.io/prom/node-exporter:v1.8.2",
     grafana: "docker.io/grafana/grafana:11.4.0",
     nginx: "docker.io/library/nginx:1.27.3",
@@ -24,6 +32,7 @@ export interface PaiContext {
     paiVersion: string;
     kubernetesVersion: string;
     master: { hostname: string; hostip: string };
+    /** The workers' addresses (hostip), which need no DNS to reach. */
     workers: string[];
     /** Image of an OpenPAI-built service, from the configured registry and tag. */
     paiImage(name: string): string;
@@ -35,6 +44,8 @@ export interface PaiContext {
     servicesYaml: string;
     adminUser: string;
     portalUrl: string;
+    /** Groups of users and their VCs (rest-server's group.yaml). */
+    groups: PaiGroup[];
 }
 
 export function sha256(text: string): string {
@@ -45,7 +56,8 @@ export function sha256(text: string): string {
 export function paiContext(config: StackConfig, hived: HivedConfig): PaiContext {
     const master = masterOf(config.layout);
     const registry = config.cluster.registry;
-    const hivedYaml = yaml.dump(hived, { lineWidth: -1, noRefs: true, sortKeys: true });
+    // HiveD listens on :9096 unless told otherwise (pkg/api/config.go); its Service targets hivedPort.
+    const hivedYaml = yaml.dump({ ...hived, webServerAddress: `:${hivedPort}` }, { lineWidth: -1, noRefs: true, sortKeys: true });
     const portalHost = config.cluster.portalHost ?? master.hostip;
     const servicesConfiguration = {
         cluster: {
@@ -70,7 +82,7 @@ export function paiContext(config: StackConfig, hived: HivedConfig): PaiContext 
         paiVersion: config.cluster.paiVersion,
         kubernetesVersion: config.cluster.kubernetesVersion,
         master: { hostname: master.hostname, hostip: master.hostip },
-        workers: workersOf(config.layout).map(w => w.hostname),
+        workers: workersOf(config.layout).map(w => w.hostip),
         paiImage: name => `${registry.domain}/${registry.namespace}/${name}:${config.cluster.paiVersion}`,
         schedulerImage: `registry.k8s.io/kube-scheduler:${config.cluster.kubernetesVersion}`,
         services: config.services,
@@ -79,5 +91,6 @@ export function paiContext(config: StackConfig, hived: HivedConfig): PaiContext 
         servicesYaml: yaml.dump(servicesConfiguration, { lineWidth: -1, noRefs: true }),
         adminUser: config.adminUser,
         portalUrl: `http://${portalHost}/`,
+        groups: config.groups,
     };
 }

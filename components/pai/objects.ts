@@ -1,10 +1,7 @@
-/** A Kubernetes object as plain data; the manifest builders return lists of these. */
-export interface K8sObject {
-    apiVersion: string;
-    kind: string;
-    metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-    [field: string]: unknown;
-}
+import { K8sObject } from "../kubernetes/kube-objects";
+import { sha256 } from "./context";
+
+export { K8sObject };
 
 /** Resource requests (and limits) of one container, in Kubernetes quantities. */
 export interface Resources {
@@ -46,8 +43,25 @@ export function container(spec: ContainerSpec): Record<string, unknown> {
     };
 }
 
-/** Pod placement on the master, as OpenPAI placed its core services. */
-export const onMaster = { nodeSelector: { "pai-master": "true" } };
+/**
+ * Pod placement on the master, as OpenPAI placed its core services. The toleration keeps them
+ * placeable where the master is a tainted control-plane node (existing mode); kubeadm mode
+ * leaves the master untainted.
+ */
+export const onMaster = {
+    nodeSelector: { "pai-master": "true" },
+    tolerations: [{ key: "node-role.kubernetes.io/control-plane", operator: "Exists", effect: "NoSchedule" }],
+};
+
+/** The pod annotation that rolls pods whose config (mounted by subPath) changed. */
+export function sha256Annotation(config: string): Record<string, string> {
+    return { "openpai.io/config-hash": sha256(config).slice(0, 16) };
+}
+
+/** A readiness probe by HTTP GET. */
+export function httpProbe(path: string, port: number, periodSeconds = 10): Record<string, unknown> {
+    return { httpGet: { path, port }, periodSeconds, failureThreshold: 3 };
+}
 
 interface WorkloadArgs {
     name: string;
@@ -55,6 +69,8 @@ interface WorkloadArgs {
     podSpec: Record<string, unknown>;
     /** Extra pod template annotations (e.g. a config hash that rolls the pods). */
     podAnnotations?: Record<string, string>;
+    /** Deployment update strategy (default: rolling). */
+    strategy?: Record<string, unknown>;
 }
 
 function template(args: WorkloadArgs): Record<string, unknown> {
@@ -84,7 +100,7 @@ export function deployment(args: WorkloadArgs): K8sObject {
     return {
         apiVersion: "apps/v1", kind: "Deployment",
         metadata: { name: args.name, namespace: args.namespace, labels: labels(args.name) },
-        spec: { replicas: 1, selector: { matchLabels: { app: args.name } }, template: template(args) },
+        spec: { replicas: 1, selector: { matchLabels: { app: args.name } }, ...(args.strategy ? { strategy: args.strategy } : {}), template: template(args) },
     };
 }
 

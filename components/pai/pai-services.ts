@@ -1,7 +1,9 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { PaiContext } from "./context";
-import { databaseSecret, postgresPort } from "./manifests/database";
+import { databaseSecret, postgresPort } from "./manifests/postgresql";
+import { logManagerSecret } from "./manifests/log-manager";
+import { marketplaceSecret } from "./manifests/marketplace";
 import { restServerSecret } from "./manifests/rest-server";
 import { labels } from "./objects";
 import { PaiService, PaiServiceName } from "./service";
@@ -12,6 +14,11 @@ export interface PaiCredentials {
     adminPassword: pulumi.Input<string>;
     databasePassword: pulumi.Input<string>;
     jwtSecret: pulumi.Input<string>;
+    /** log-manager's admin password (rest-server logs in with it) and its own JWT secret. */
+    logManagerPassword: pulumi.Input<string>;
+    logManagerJwtSecret: pulumi.Input<string>;
+    /** The optional marketplace's database password. */
+    marketplacePassword: pulumi.Input<string>;
     /** Seed of the job SSH key pair (see ssh-key.ts). */
     jobSshSeed: pulumi.Input<string>;
 }
@@ -25,11 +32,15 @@ export interface PaiServicesArgs {
     registryLogin?: { server: string; username: string; password: pulumi.Input<string> };
 }
 
-/** Deployment order of OpenPAI's services: each stage waits for the previous ones to be ready. */
+/**
+ * Deployment order of OpenPAI's services: each stage waits for the previous ones to be ready.
+ * database-controller needs PostgreSQL and the Framework CRD; rest-server exits when HiveD or the
+ * database-controller's write-merger does not answer at its start.
+ */
 const stages: PaiServiceName[][] = [
     ["clusterConfiguration"],
-    ["devicePlugins", "frameworkController", "logManager", "database", "runtime"],
-    ["hivedScheduler"],
+    ["devicePlugins", "frameworkController", "logManager", "postgresql", "runtime"],
+    ["databaseController", "hivedScheduler"],
     ["restServer"],
     ["webportal", "monitoring", "marketplace"],
     ["pylon"],
@@ -44,8 +55,13 @@ export class PaiServices extends pulumi.ComponentResource {
         super("openpai:pai:Services", name, {}, opts);
         const ctx = args.context;
         const secrets = this.secrets(name, args);
+        // Job pods and the privileged daemons run in the PAI namespace: Pod Security Admission
+        // must allow them there, whatever the cluster's default level.
+        const podSecurity = new k8s.core.v1.NamespacePatch(`${name}-pod-security`, {
+            metadata: { name: ctx.namespace, labels: { "pod-security.kubernetes.io/enforce": "privileged" } },
+        }, { parent: this });
         const services: Partial<Record<PaiServiceName, PaiService>> = {};
-        let previous: pulumi.Resource[] = secrets;
+        let previous: pulumi.Resource[] = [...secrets, podSecurity];
         for (const stage of stages) {
             const current = stage.map(service => {
                 services[service] = new PaiService(`${name}-${kebab(service)}`, { service, context: ctx }, { parent: this, dependsOn: previous });
@@ -92,6 +108,14 @@ export class PaiServices extends pulumi.ComponentResource {
                 [restServerSecret.adminPassword]: credentials.adminPassword,
                 [restServerSecret.jwt]: credentials.jwtSecret,
             }),
+            secret("log-manager", ctx.namespace, logManagerSecret.name, {
+                [logManagerSecret.adminName]: "log-manager-admin",
+                [logManagerSecret.adminPassword]: credentials.logManagerPassword,
+                [logManagerSecret.jwt]: credentials.logManagerJwtSecret,
+            }),
+            ...(ctx.services.marketplace ? [secret("marketplace", ctx.namespace, marketplaceSecret.name, {
+                [marketplaceSecret.password]: credentials.marketplacePassword,
+            })] : []),
         ];
     }
 }

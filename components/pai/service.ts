@@ -1,15 +1,16 @@
 import * as pulumi from "@pulumi/pulumi";
 import { PaiContext } from "./context";
-import { declareObjects } from "./kube-objects";
+import { declareObjects } from "../kubernetes/kube-objects";
 import { K8sObject } from "./objects";
 import { clusterConfigurationManifests } from "./manifests/cluster-configuration";
-import { databaseManifests } from "./manifests/database";
+import { databaseControllerManifests } from "./manifests/database";
 import { devicePluginManifests } from "./manifests/device-plugins";
-import { frameworkControllerManifests } from "./manifests/frameworkcontroller";
+import { frameworkControllerManifests, frameworkCrdName } from "./manifests/frameworkcontroller";
 import { hivedSchedulerManifests } from "./manifests/hivedscheduler";
 import { logManagerManifests } from "./manifests/log-manager";
 import { marketplaceManifests } from "./manifests/marketplace";
 import { monitoringManifests } from "./manifests/monitoring";
+import { postgresqlManifests } from "./manifests/postgresql";
 import { pylonManifests } from "./manifests/pylon";
 import { restServerManifests } from "./manifests/rest-server";
 import { runtimeManifests } from "./manifests/runtime";
@@ -21,7 +22,8 @@ export const paiServices = {
     devicePlugins: { type: "DevicePlugins", manifests: devicePluginManifests },
     frameworkController: { type: "FrameworkController", manifests: frameworkControllerManifests },
     logManager: { type: "LogManager", manifests: logManagerManifests },
-    database: { type: "Database", manifests: databaseManifests },
+    postgresql: { type: "PostgreSQL", manifests: postgresqlManifests },
+    databaseController: { type: "DatabaseController", manifests: databaseControllerManifests },
     hivedScheduler: { type: "HivedScheduler", manifests: hivedSchedulerManifests },
     restServer: { type: "RestServer", manifests: restServerManifests },
     runtime: { type: "Runtime", manifests: runtimeManifests },
@@ -51,7 +53,9 @@ export class PaiService extends pulumi.ComponentResource {
     constructor(name: string, args: PaiServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         const spec = paiServices[args.service];
         super(`openpai:pai:${spec.type}`, name, {}, opts);
-        this.resources = declareObjects(this, name, spec.manifests(args.context));
+        // FrameworkController puts its own spec on the Framework CRD at every start: it owns the spec.
+        this.resources = declareObjects(this, name, spec.manifests(args.context),
+            object => object.kind === "CustomResourceDefinition" && object.metadata.name === frameworkCrdName ? { ignoreChanges: ["spec"] } : {});
         this.registerOutputs({});
     }
 }

@@ -57,6 +57,10 @@ export class Engine {
         if (!source.entries.includes("node_modules")) {
             fs.symlinkSync(path.join(projectRoot, "node_modules"), path.join(this.project, "node_modules"));
         }
+        // A home of its own per test, with the plugin cache scripts/toolchain.sh installed into.
+        const home = path.join(this.dir, "home");
+        fs.mkdirSync(home);
+        fs.symlinkSync(path.join(process.env.PULUMI_HOME ?? path.join(os.homedir(), ".pulumi"), "plugins"), path.join(home, "plugins"));
         this.env = {
             ...process.env,
             PATH: `${toolchainBin()}${path.delimiter}${process.env.PATH}`,
@@ -67,7 +71,7 @@ export class Engine {
             // The engine otherwise rewrites the whole state after every step (quadratic in
             // resources: 67 s instead of 20 s for a 100-worker preview); the final state is still written.
             PULUMI_SKIP_CHECKPOINTS: "true",
-            PULUMI_HOME: path.join(this.dir, "home"),
+            PULUMI_HOME: home,
         };
     }
 

@@ -99,6 +99,17 @@ describe("openpai CLI", () => {
         assert.match(strict.stderr, /HiveD and rest-server would start, but not as intended/);
     });
 
+    it("--help lists every command on one line each; --version prints the package version", () => {
+        const help = openpai("--help");
+        assert.strictEqual(help.code, 0);
+        for (const command of ["validate", "hived validate", "hived generate", "nodes", "import"]) {
+            assert.strictEqual(help.stdout.split("\n").filter(l => l.startsWith(`  ${command} `)).length, 1, `${command}: one line`);
+        }
+        const version = openpai("--version");
+        const pkg = JSON.parse(fs.readFileSync(path.join(projectRoot, "package.json"), "utf8"));
+        assert.strictEqual(version.stdout.trim(), `openpai ${pkg.version}`);
+    });
+
     it("answers bad input with a message, never a stack trace", () => {
         const cases: string[][] = [
             [], ["frobnicate"], ["validate"], ["validate", "/nonexistent.yaml"], ["hived", "validate", "/nonexistent.yaml"],

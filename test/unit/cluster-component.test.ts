@@ -2,7 +2,7 @@ import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { parseStackConfig } from "../../config";
 import { OpenPaiCluster } from "../../components/cluster";
-import { layout, rawStack } from "./helpers";
+import { layout, rawStack, registrationsSettled } from "./helpers";
 
 interface Registered {
     type: string;
@@ -27,7 +27,7 @@ describe("OpenPaiCluster in existing mode (mocks)", () => {
         const config = parseStackConfig(rawStack({ layout: layout(3), cluster: { name: "lab", mode: "existing" } }, ["kubeconfig"]));
         cluster = new OpenPaiCluster("lab", { config, secrets: { kubeconfig: pulumi.secret("apiVersion: v1\nkind: Config\n") } });
         await new Promise<void>(resolve => cluster.adminPassword.apply(() => resolve()));
-        await new Promise(resolve => setTimeout(resolve, 200));
+        await registrationsSettled(registered);
     });
 
     const ofType = (type: string) => registered.filter(r => r.type === type);
@@ -49,15 +49,15 @@ describe("OpenPaiCluster in existing mode (mocks)", () => {
         const patches = ofType("kubernetes:core/v1:NodePatch");
         assert.deepStrictEqual(patches.map(p => [p.inputs.metadata.name, p.inputs.metadata.labels]), [
             ["pai-master", { "pai-master": "true" }],
-            ["pai-worker-0", { "pai-worker": "true" }],
-            ["pai-worker-1", { "pai-worker": "true" }],
-            ["pai-worker-2", { "pai-worker": "true" }],
+            ["pai-worker-0", { "pai-worker": "true", "nvidia.com/gpu.present": "true" }],
+            ["pai-worker-1", { "pai-worker": "true", "nvidia.com/gpu.present": "true" }],
+            ["pai-worker-2", { "pai-worker": "true", "nvidia.com/gpu.present": "true" }],
         ]);
     });
 
     it("declares every PAI service as a component with typed children on the cluster's provider", () => {
         const services = registered.filter(r => r.type.startsWith("openpai:pai:")).map(r => r.type);
-        for (const t of ["Services", "ClusterConfiguration", "DevicePlugins", "FrameworkController", "HivedScheduler", "Database",
+        for (const t of ["Services", "ClusterConfiguration", "DevicePlugins", "FrameworkController", "HivedScheduler", "PostgreSQL", "DatabaseController",
             "RestServer", "Runtime", "Webportal", "LogManager", "Pylon", "Monitoring", "Marketplace"]) {
             assert.ok(services.includes(`openpai:pai:${t}`), `openpai:pai:${t} missing`);
         }

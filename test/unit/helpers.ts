@@ -38,3 +38,16 @@ export function openpai(...args: string[]): { code: number; stdout: string; stde
     const r = spawnSync(process.execPath, [path.join(projectRoot, "bin", "openpai.js"), ...args], { encoding: "utf8", cwd: projectRoot });
     return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
+
+/**
+ * Waits until a mock's list of registered resources stops growing: resources register
+ * asynchronously after their constructors return, later on a busy machine.
+ */
+export async function registrationsSettled(registered: unknown[], quietMs = 300, limitMs = 30000): Promise<void> {
+    const started = Date.now();
+    let count = -1;
+    while (count !== registered.length && Date.now() - started < limitMs) {
+        count = registered.length;
+        await new Promise(resolve => setTimeout(resolve, quietMs));
+    }
+}

@@ -33,7 +33,8 @@ describe("PAI service manifests", () => {
             "CustomResourceDefinition//frameworks.frameworkcontroller.microsoft.com", "StatefulSet/default/frameworkcontroller",
             "StatefulSet/default/hivedscheduler-hs", "Service/default/hivedscheduler-hs", "ConfigMap/default/hivedscheduler-config",
             "Deployment/default/hivedscheduler-ds-default", "ConfigMap/default/hivedscheduler-ds-default-config",
-            "DaemonSet/default/internal-storage", "DaemonSet/default/postgresql", "StatefulSet/default/database-controller",
+            "DaemonSet/default/postgresql", "StatefulSet/default/database-controller",
+            "ConfigMap/default/group-configuration", "ConfigMap/default/k8s-job-exit-spec-configuration",
             "DaemonSet/default/rest-server", "ServiceAccount/default/runtime-account", "ConfigMap/default/runtime-exit-spec-configuration",
             "DaemonSet/default/webportal", "DaemonSet/default/log-manager", "DaemonSet/default/pylon", "ConfigMap/default/pylon-config",
             "Deployment/default/prometheus", "Deployment/default/grafana", "Deployment/default/alertmanager",
@@ -86,8 +87,10 @@ describe("PAI service manifests", () => {
         }
         const restServer = podSpecs(objects).find(p => p.owner === "DaemonSet/rest-server")!;
         assert.deepStrictEqual(restServer.spec.nodeSelector, { "pai-master": "true" });
+        assert.deepStrictEqual(restServer.spec.tolerations, [{ key: "node-role.kubernetes.io/control-plane", operator: "Exists", effect: "NoSchedule" }],
+            "core services tolerate a tainted control-plane master (existing mode)");
         const env = Object.fromEntries(restServer.spec.containers[0].env.filter((e: any) => e.value).map((e: any) => [e.name, e.value]));
-        assert.strictEqual(env.HIVED_WEBSERVICE_URI, "http://10.0.0.10:30096");
+        assert.strictEqual(env.HIVED_WEBSERVICE_URI, "http://hivedscheduler-hs.default.svc:30096");
         assert.strictEqual(env.LAUNCHER_SCHEDULER, "hivedscheduler");
     });
 

@@ -62,8 +62,9 @@ describe("index.ts under mocks (dev stack)", () => {
         assert.deepStrictEqual(vcs.map(v => [v.vc, v.gpus]), [["default", 8], ["vc1", 8]]);
     });
 
-    it("registers the cluster component with children named after it", () => {
-        assert.ok(registered.some(r => r.type === "openpai:index:Cluster" && r.name === "dev"));
-        assert.ok(registered.filter(r => !r.type.startsWith("openpai:")).every(r => r.name.startsWith("dev-")));
+    it("names the cluster component and its children without cluster.name, so a rename replaces nothing", () => {
+        assert.ok(registered.some(r => r.type === "openpai:index:Cluster" && r.name === "openpai"));
+        assert.ok(registered.filter(r => !r.type.startsWith("openpai:")).every(r => r.name.startsWith("openpai-")));
+        assert.ok(registered.every(r => !/(^|-)dev-/.test(r.name)), "cluster.name (dev) is in no resource name");
     });
 });

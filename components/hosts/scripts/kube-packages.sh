@@ -1,31 +1,44 @@
 #!/usr/bin/env bash
-# kubelet, kubeadm and kubectl at the pinned release, held against upgrades.
+# Kubernetes packages from pkgs.k8s.io (or cluster.aptMirror, a mirror of it) at the pinned
+# release, held against upgrades. A node of a running cluster is never moved to another release
+# here: that is a one-node-at-a-time `kubeadm upgrade`, refused with the steps to take.
 set -euo pipefail
 : "${K8S_VERSION:?}"
 APT_MIRROR="${APT_MIRROR:-https://pkgs.k8s.io}"
+KUBE_PACKAGES="${KUBE_PACKAGES:-kubelet kubeadm kubectl}"
 
 minor="${K8S_VERSION#v}"
 minor="${minor%.*}"
-package_version="${K8S_VERSION#v}-*"
+version="${K8S_VERSION#v}"
+installed="$(dpkg-query -W -f='${Version}' kubelet 2>/dev/null || true)"
+if [[ -n "$installed" && "$installed" != "$version"-* && -f /etc/kubernetes/kubelet.conf ]]; then
+  fail "this node runs Kubernetes ${installed%-*} and the stack asks for $version: openpai-pulumi does not upgrade a running cluster in place (every kubelet at once would break the version skew policy). Set openpai:cluster.kubernetesVersion back to v${installed%-*}, or upgrade with kubeadm node by node (docs/operating.md, 'Kubernetes version'), then set it."
+fi
+
 apt_install apt-transport-https ca-certificates curl gpg
 keyring=/etc/apt/keyrings/kubernetes-apt-keyring.gpg
-if [[ ! -f "$keyring" ]]; then
+source_line="deb [signed-by=$keyring] $APT_MIRROR/core:/stable:/v$minor/deb/ /"
+if [[ ! -f "$keyring" ]] || ! grep -qxF "$source_line" /etc/apt/sources.list.d/kubernetes.list 2>/dev/null; then
   run install -d -m 0755 /etc/apt/keyrings
   if check_only; then
     log "would fetch the signing key $APT_MIRROR/core:/stable:/v$minor/deb/Release.key"
   else
-    curl -fsSL "$APT_MIRROR/core:/stable:/v$minor/deb/Release.key" | gpg --dearmor -o "$keyring"
-    changed "added the Kubernetes apt key"
+    curl -fsSL --retry 3 "$APT_MIRROR/core:/stable:/v$minor/deb/Release.key" | gpg --batch --yes --dearmor -o "$keyring"
+    changed "added the Kubernetes apt key from $APT_MIRROR"
   fi
 fi
-echo "deb [signed-by=$keyring] $APT_MIRROR/core:/stable:/v$minor/deb/ /" \
-  | write_file /etc/apt/sources.list.d/kubernetes.list 0644 && run apt-get update -q
-installed="$(dpkg-query -W -f='${Version}' kubeadm 2>/dev/null || true)"
-if [[ "$installed" != "${K8S_VERSION#v}"-* ]]; then
-  run apt-mark unhold kubelet kubeadm kubectl
-  run env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "kubelet=$package_version" "kubeadm=$package_version" "kubectl=$package_version"
-  run apt-mark hold kubelet kubeadm kubectl
-  check_only || changed "Kubernetes packages $K8S_VERSION installed (was '${installed:-none}')"
+if echo "$source_line" | write_file /etc/apt/sources.list.d/kubernetes.list 0644; then
+  # shellcheck disable=SC2034 # read by lib.sh's apt_update: the new source needs a fresh update
+  apt_updated=0
 fi
-run systemctl enable kubelet
-log "kubelet/kubeadm/kubectl at $K8S_VERSION"
+wanted=()
+for pkg in $KUBE_PACKAGES; do
+  wanted+=("$pkg=$version-*")
+done
+apt_install "${wanted[@]}"
+# shellcheck disable=SC2086 # one argument per package
+hold $KUBE_PACKAGES
+if [[ " $KUBE_PACKAGES " == *" kubelet "* ]]; then
+  run systemctl enable kubelet
+fi
+log "$KUBE_PACKAGES at $version"

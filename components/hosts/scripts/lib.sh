@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Helpers shared by the host step scripts: components/hosts/scripts.ts sends each step as
-# "settings + lib.sh + step script" on the SSH command's stdin.
+# "settings + lib.sh + step script" on the SSH command's stdin, run as root through sudo.
 # In check-only mode (CHECK_ONLY=1) a step changes nothing: it prints what it would do.
 
 log() { printf '[%s] %s\n' "${STEP:-step}" "$*"; }
@@ -45,14 +45,97 @@ fail() {
   fi
 }
 
-# apt_install PKG...: installs missing packages only.
+# apt-get that waits for another apt/dpkg (cloud-init, unattended-upgrades) instead of failing.
+apt_get() {
+  run env DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=600 "$@"
+}
+
+# apt_update: refreshes the package lists, once per step run, with retries (mirrors blip).
+apt_updated=0
+apt_update() {
+  ((apt_updated == 0)) || return 0
+  local try
+  for try in 1 2 3; do
+    if apt_get update; then
+      apt_updated=1
+      return 0
+    fi
+    log "apt-get update failed (try $try of 3)"
+    sleep $((try * 5))
+  done
+  fail "apt-get update failed 3 times: check the apt sources, cluster.aptProxy and cluster.aptMirror"
+}
+
+# apt_install PKG...: installs what is missing or at another version (PKG is NAME or
+# NAME=VERSION, VERSION may end in * as apt allows).
 apt_install() {
-  local missing=() pkg
+  local missing=() pkg name want state
   for pkg in "$@"; do
-    dpkg-query -W -f='${Status}' "${pkg%%=*}" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+    name="${pkg%%=*}"
+    want="${pkg#"$name"}"
+    want="${want#=}"
+    state="$(dpkg-query -W -f='${Status}|${Version}' "$name" 2>/dev/null || true)"
+    # shellcheck disable=SC2053 # $want is a pattern (1.34.3-*)
+    if [[ "${state%%|*}" != "install ok installed" || ( -n "$want" && "${state#*|}" != $want ) ]]; then
+      missing+=("$pkg")
+    fi
   done
   if ((${#missing[@]})); then
-    run env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+    apt_update
+    apt_get install -y --allow-change-held-packages "${missing[@]}"
     check_only || changed "installed ${missing[*]}"
   fi
+}
+
+# hold PKG...: keeps unattended upgrades from replacing these under a running cluster or a loaded
+# kernel module (only packages that are installed).
+hold() {
+  local pkg held=()
+  for pkg in "$@"; do
+    if dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
+      && ! apt-mark showhold | grep -qx "$pkg"; then
+      held+=("$pkg")
+    fi
+  done
+  if ((${#held[@]})); then
+    run apt-mark hold "${held[@]}" >/dev/null
+    check_only || changed "held ${held[*]}"
+  fi
+}
+
+# node_name_joined: the node name this host's kubelet joined the cluster as (empty if none).
+node_name_joined() {
+  cat /etc/openpai/node-name 2>/dev/null || true
+}
+
+# containerd_config: prints containerd's config: its defaults with the systemd cgroup driver
+# (kubelet's), registry mirrors from certs.d, the pause image kubeadm expects (when kubeadm is
+# installed), oom_score_adj restricted where the host may not lower it (no CAP_SYS_RESOURCE:
+# containers such as the local lab), and nvidia as the default runtime once the NVIDIA toolkit
+# is installed. The containerd and nvidia-toolkit steps both write it, so neither drops what the
+# other set. Quotes differ between containerd 1.x ("") and 2.x (''): both are matched.
+containerd_config() {
+  local config sandbox="" cap_bounding tmp
+  config="$(containerd config default 2>/dev/null)"
+  config="$(sed -E -e 's/SystemdCgroup = false/SystemdCgroup = true/' \
+    -e "s|config_path = [\"']{2}|config_path = \"/etc/containerd/certs.d\"|" <<<"$config")"
+  if command -v kubeadm >/dev/null 2>&1 && [[ -n "${K8S_VERSION:-}" ]]; then
+    sandbox="$(kubeadm config images list --kubernetes-version "$K8S_VERSION" 2>/dev/null | grep '/pause:' || true)"
+  fi
+  if [[ -n "$sandbox" ]]; then
+    config="$(sed -E -e "s|(sandbox_image = )[\"'][^\"']*[\"']|\\1\"$sandbox\"|" \
+      -e "s|^(\s*sandbox = )[\"'][^\"']*[\"']|\\1\"$sandbox\"|" <<<"$config")"
+  fi
+  cap_bounding="$(awk '/^CapBnd:/ {print $2}' /proc/self/status)"
+  if (((0x$cap_bounding >> 24 & 1) == 0)); then
+    config="$(sed -E 's/restrict_oom_score_adj = false/restrict_oom_score_adj = true/' <<<"$config")"
+  fi
+  if command -v nvidia-ctk >/dev/null 2>&1; then
+    tmp="$(mktemp)"
+    printf '%s\n' "$config" >"$tmp"
+    nvidia-ctk runtime configure --runtime=containerd --set-as-default --config="$tmp" >/dev/null
+    config="$(cat "$tmp")"
+    rm -f "$tmp"
+  fi
+  printf '%s\n' "$config"
 }

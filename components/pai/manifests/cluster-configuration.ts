@@ -17,7 +17,8 @@ export function clusterConfigurationManifests(ctx: PaiContext): K8sObject[] {
             "services-configuration.yaml": ctx.servicesYaml,
         }),
         configMap("pai-cluster-id", ctx.namespace, { "cluster-id": ctx.clusterId }),
-        configMap("pai-version", ctx.namespace, { "PAI_VERSION": ctx.paiVersion, "K8S_VERSION": ctx.kubernetesVersion }),
+        // The keys rest-server reads (src/rest-server/src/config/paiConfig.js: data["PAI.VERSION"]).
+        configMap("pai-version", ctx.namespace, { "PAI.VERSION": ctx.paiVersion, "K8S.VERSION": ctx.kubernetesVersion }),
         {
             apiVersion: "scheduling.k8s.io/v1", kind: "PriorityClass",
             metadata: { name: "pai-daemon-priority", labels: labels("pai-daemon-priority") },

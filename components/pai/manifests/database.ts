@@ -1,78 +1,86 @@
-import { externalImages, PaiContext } from "../context";
-import { clusterRoleBinding, container, daemonSet, hostPathVolume, K8sObject, onMaster, secretEnv, serviceAccount, statefulSet } from "../objects";
+import { PaiContext } from "../context";
+import { clusterRoleFor, container, hostPathVolume, httpProbe, K8sObject, onMaster, secretEnv, serviceAccount, statefulSet } from "../objects";
+import { databaseSecret, postgresDataRoot } from "./postgresql";
 
-/** Secret (created with generated values by the Database component) holding the DB credentials. */
-export const databaseSecret = { name: "pai-database", password: "password", connection: "connection-string" };
-export const postgresPort = 5432;
+export { databaseSecret, postgresPort } from "./postgresql";
 export const writeMergerPort = 9748;
-const storageRoot = "/mnt/paiInternal";
+/** The image's WORKDIR (src/database-controller/build/database-controller.common.dockerfile). */
+const appDir = "/database-controller/src";
+const watchedDisk = "/paiInternal/storage";
 
-/** Internal storage on the master, PostgreSQL on it, and the database controller feeding it. */
-export function databaseManifests(ctx: PaiContext): K8sObject[] {
-    const dbEnv = (name: string, key: string) => secretEnv(name, databaseSecret.name, key);
-    const controller = { name: "database-controller", namespace: ctx.namespace };
-    const watcher = (name: string, requests = { cpu: "100m", memory: "256Mi" }) => container({
+/**
+ * OpenPAI's database-controller (src/database-controller/deploy/database-controller.yaml.template):
+ * an init container that creates the tables (the only caller of synchronizeSchema in v1.8), the
+ * write-merger rest-server sends every job to (it then creates the job's Secrets, PriorityClass
+ * and Framework), the framework and cluster-event watchers, and the poller. Every variable below
+ * is one the processes' joi schemas require (common/config.js and each process's config.js).
+ */
+export function databaseControllerManifests(ctx: PaiContext): K8sObject[] {
+    const account = { name: "database-controller", namespace: ctx.namespace };
+    const writeMergerUrl = `http://${ctx.master.hostip}:${writeMergerPort}`;
+    const common = [
+        { name: "K8S_CONNECTION_TIMEOUT_SECOND", value: "120" },
+        { name: "WRITE_MERGER_CONNECTION_TIMEOUT_SECOND", value: "120" },
+        // Retain mode keeps Frameworks the database does not know; off, as in OpenPAI.
+        { name: "RETAIN_MODE_ENABLED", value: "false" },
+        { name: "RBAC_IN_CLUSTER", value: "true" },
+        { name: "LOG_LEVEL", value: "info" },
+        secretEnv("DB_CONNECTION_STR", databaseSecret.name, databaseSecret.connection),
+    ];
+    const process = (name: string, script: string, env: { name: string; value: string }[], requests = { cpu: "100m", memory: "256Mi" }) => container({
         name, image: ctx.paiImage("database-controller"), requests,
-        command: ["node", `src/${name}/index.js`],
-        env: [
-            dbEnv("DB_CONNECTION_STR", databaseSecret.connection),
-            { name: "WRITE_MERGER_URL", value: `http://${ctx.master.hostip}:${writeMergerPort}` },
-            { name: "RBAC_IN_CLUSTER", value: "true" },
-            { name: "CLUSTER_ID", value: ctx.clusterId },
-        ],
+        command: ["node", "--max-old-space-size=1024", `${appDir}/${script}`],
+        env: [...common, ...env],
     });
     return [
-        daemonSet({
-            name: "internal-storage", namespace: ctx.namespace,
-            podSpec: {
-                ...onMaster,
-                priorityClassName: "pai-daemon-priority",
-                containers: [container({
-                    name: "internal-storage", image: ctx.paiImage("internal-storage-create"),
-                    requests: { cpu: "50m", memory: "64Mi" },
-                    securityContext: { privileged: true },
-                    env: [{ name: "STORAGE_ROOT", value: storageRoot }, { name: "STORAGE_QUOTA_GB", value: "30" }],
-                    volumeMounts: [{ name: "storage", mountPath: storageRoot, mountPropagation: "Bidirectional" }],
-                })],
-                volumes: [hostPathVolume("storage", storageRoot, "DirectoryOrCreate")],
-            },
-        }),
-        daemonSet({
-            name: "postgresql", namespace: ctx.namespace,
-            podSpec: {
-                ...onMaster,
-                hostNetwork: true,
-                priorityClassName: "pai-daemon-priority",
-                containers: [container({
-                    name: "postgresql", image: externalImages.postgresql,
-                    requests: { cpu: "250m", memory: "512Mi" }, limits: { cpu: "2", memory: "2Gi" },
-                    ports: [{ containerPort: postgresPort, hostPort: postgresPort }],
-                    env: [
-                        { name: "POSTGRES_USER", value: "root" },
-                        { name: "POSTGRES_DB", value: "openpai" },
-                        { name: "PGDATA", value: `${storageRoot}/storage/pgsql/data` },
-                        dbEnv("POSTGRES_PASSWORD", databaseSecret.password),
-                    ],
-                    volumeMounts: [{ name: "storage", mountPath: storageRoot }],
-                })],
-                volumes: [hostPathVolume("storage", storageRoot, "DirectoryOrCreate")],
-            },
-        }),
-        serviceAccount(controller.name, controller.namespace),
-        clusterRoleBinding("database-controller", "view", controller),
+        serviceAccount(account.name, account.namespace),
+        ...clusterRoleFor("pai-database-controller", [
+            { apiGroups: ["frameworkcontroller.microsoft.com"], resources: ["frameworks"], verbs: ["get", "list", "watch", "create", "patch", "update", "delete"] },
+            { apiGroups: ["scheduling.k8s.io"], resources: ["priorityclasses"], verbs: ["get", "list", "create", "delete"] },
+            { apiGroups: [""], resources: ["secrets"], verbs: ["get", "list", "create", "patch", "update", "delete"] },
+            { apiGroups: [""], resources: ["events"], verbs: ["get", "list", "watch"] },
+        ], account),
         statefulSet({
             name: "database-controller", namespace: ctx.namespace,
             podSpec: {
                 ...onMaster,
                 hostNetwork: true,
-                serviceAccountName: controller.name,
+                serviceAccountName: account.name,
                 priorityClassName: "pai-daemon-priority",
+                initContainers: [process("database-initializer", "initializer/index.js", [])],
                 containers: [
-                    { ...watcher("write-merger", { cpu: "200m", memory: "512Mi" }), ports: [{ containerPort: writeMergerPort, hostPort: writeMergerPort }] },
-                    watcher("framework-watcher"),
-                    watcher("cluster-event-watcher"),
-                    watcher("poller"),
+                    {
+                        ...process("write-merger", "write-merger/index.js", [
+                            { name: "PORT", value: String(writeMergerPort) },
+                            { name: "MAX_DB_CONNECTION", value: "40" },
+                        ], { cpu: "200m", memory: "512Mi" }),
+                        ports: [{ containerPort: writeMergerPort, hostPort: writeMergerPort }],
+                        readinessProbe: httpProbe("/api/v1/ping", writeMergerPort),
+                    },
+                    process("framework-watcher", "watcher/framework/index.js", [
+                        { name: "WRITE_MERGER_URL", value: writeMergerUrl },
+                        { name: "MAX_RPC_CONCURRENCY", value: "150" },
+                        { name: "WATCH_TIMEOUT_SECONDS", value: "86400" },
+                    ]),
+                    {
+                        ...process("cluster-event-watcher", "watcher/cluster-event/index.js", [
+                            { name: "MAX_DB_CONNECTION", value: "10" },
+                            { name: "MAX_RPC_CONCURRENCY", value: "40" },
+                            { name: "WATCH_TIMEOUT_SECONDS", value: "86400" },
+                            // It exits when the database's disk is missing or fuller than this.
+                            { name: "DISK_PATH", value: watchedDisk },
+                            { name: "MAX_DISK_USAGE_PERCENT", value: "80" },
+                        ]),
+                        volumeMounts: [{ name: "database-disk", mountPath: watchedDisk, readOnly: true }],
+                    },
+                    process("poller", "poller/index.js", [
+                        { name: "WRITE_MERGER_URL", value: writeMergerUrl },
+                        { name: "MAX_DB_CONNECTION", value: "10" },
+                        { name: "MAX_RPC_CONCURRENCY", value: "50" },
+                        { name: "INTERVAL_SECOND", value: "120" },
+                    ]),
                 ],
+                volumes: [hostPathVolume("database-disk", postgresDataRoot, "DirectoryOrCreate")],
             },
         }),
     ];

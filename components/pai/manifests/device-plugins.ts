@@ -1,8 +1,14 @@
 import { workerDaemons } from "../../../config";
 import { externalImages, PaiContext } from "../context";
 import { container, daemonRequests, daemonSet, hostPathVolume, K8sObject } from "../objects";
+import { nvidiaGpuLabel } from "../../kubernetes/node-labels";
 
-/** NVIDIA's device plugin (GPUs) and a host-device plugin exposing /dev/fuse as github.com/fuse. */
+/**
+ * NVIDIA's device plugin on the NVIDIA GPU nodes (labelled from the layout), and a generic
+ * device plugin exposing /dev/fuse as github.com/fuse on every node: each job container asks
+ * for github.com/fuse: 1 (src/rest-server/src/models/v2/job/k8s.js), so without it every job
+ * pod stays Pending.
+ */
 export function devicePluginManifests(_ctx: PaiContext): K8sObject[] {
     const pluginDir = hostPathVolume("device-plugins", "/var/lib/kubelet/device-plugins");
     const critical = {
@@ -14,6 +20,7 @@ export function devicePluginManifests(_ctx: PaiContext): K8sObject[] {
             name: "nvidia-device-plugin", namespace: "kube-system",
             podSpec: {
                 ...critical,
+                nodeSelector: { [nvidiaGpuLabel]: "true" },
                 containers: [container({
                     name: "nvidia-device-plugin", image: externalImages.nvidiaDevicePlugin,
                     requests: daemonRequests(workerDaemons.nvidiaDevicePlugin),

@@ -1,9 +1,8 @@
 import * as yaml from "js-yaml";
-import { externalImages, PaiContext } from "../context";
-import { clusterRoleBinding, clusterRoleFor, configMap, container, deployment, K8sObject, labels, onMaster, service, serviceAccount, statefulSet } from "../objects";
+import { externalImages, hivedPort, PaiContext } from "../context";
+import { clusterRoleBinding, clusterRoleFor, configMap, container, deployment, httpProbe, K8sObject, labels, onMaster, service, serviceAccount, statefulSet } from "../objects";
 
-/** Port of HiveD's web service; OpenPAI exposed it as a NodePort on the same number. */
-export const hivedPort = 30096;
+export { hivedPort };
 /** Pod annotation carrying the hived config hash: a VC change rolls exactly the hived pod. */
 export const hivedConfigHashAnnotation = "openpai.io/hived-config-hash";
 
@@ -33,7 +32,15 @@ export function schedulerConfig(ctx: PaiContext, vc: string): string {
     });
 }
 
-/** HiveD (one StatefulSet, its config, its service) and one kube-scheduler per VC using it as extender. */
+/** Where HiveD's config is mounted; the image reads the file named by env CONFIG (pkg/api/constants.go). */
+const hivedConfigDir = "/hivedscheduler-config";
+
+/**
+ * HiveD (one StatefulSet, its config, its service) and one kube-scheduler per VC using it as
+ * extender. The image runs ./start.sh in its WORKDIR (build/hivedscheduler/Dockerfile of v0.3.4),
+ * so no working directory is set; CONFIG points at the mounted file, whose change HiveD notices
+ * itself (pkg/api/config.go: it exits and restarts) besides the hash annotation rolling the pod.
+ */
 export function hivedSchedulerManifests(ctx: PaiContext): K8sObject[] {
     const hived = { name: "hivedscheduler", namespace: ctx.namespace };
     const schedulers = { name: "hivedscheduler-ds", namespace: ctx.namespace };
@@ -55,9 +62,10 @@ export function hivedSchedulerManifests(ctx: PaiContext): K8sObject[] {
                 containers: [container({
                     name: "hivedscheduler", image: externalImages.hivedscheduler,
                     requests: { cpu: "200m", memory: "512Mi" },
-                    workingDir: "/hivedscheduler",
+                    env: [{ name: "CONFIG", value: `${hivedConfigDir}/hivedscheduler.yaml` }],
                     ports: [{ name: "http", containerPort: hivedPort }],
-                    volumeMounts: [{ name: "config", mountPath: "/hivedscheduler/hivedscheduler.yaml", subPath: "hivedscheduler.yaml" }],
+                    readinessProbe: httpProbe("/v1/inspect/clusterstatus", hivedPort),
+                    volumeMounts: [{ name: "config", mountPath: hivedConfigDir }],
                 })],
                 volumes: [{ name: "config", configMap: { name: "hivedscheduler-config" } }],
             },
@@ -79,6 +87,8 @@ export function hivedSchedulerManifests(ctx: PaiContext): K8sObject[] {
             configMap(`${name}-config`, ctx.namespace, { "scheduler.yaml": schedulerConfig(ctx, vc) }),
             deployment({
                 name, namespace: ctx.namespace,
+                // Two schedulers of one name would both bind the VC's pods during a rolling update.
+                strategy: { type: "Recreate" },
                 podSpec: {
                     ...onMaster,
                     serviceAccountName: schedulers.name,

@@ -1,7 +1,7 @@
 import * as yaml from "js-yaml";
 import { workerDaemons } from "../../../config";
 import { externalImages, PaiContext } from "../context";
-import { clusterRoleFor, configMap, container, daemonRequests, daemonSet, deployment, hostPathVolume, K8sObject, onMaster, serviceAccount } from "../objects";
+import { clusterRoleFor, configMap, container, daemonRequests, daemonSet, deployment, hostPathVolume, httpProbe, K8sObject, onMaster, serviceAccount } from "../objects";
 
 export const prometheusPort = 9091;
 export const alertManagerPort = 9093;
@@ -15,7 +15,8 @@ export function monitoringManifests(ctx: PaiContext): K8sObject[] {
     const objects: K8sObject[] = [];
     const s = ctx.services;
     if (s.prometheus) {
-        const targets = (port: number) => [ctx.master.hostname, ...ctx.workers].map(h => `${h}:${port}`);
+        // Addresses, not hostnames: the nodes' names need not resolve in the cluster's DNS.
+        const targets = (port: number) => [ctx.master.hostip, ...ctx.workers].map(h => `${h}:${port}`);
         const scrape = {
             global: { scrape_interval: "30s" },
             ...(s.alertManager ? { alerting: { alertmanagers: [{ static_configs: [{ targets: [`${ctx.master.hostip}:${alertManagerPort}`] }] }] } } : {}),
@@ -36,6 +37,7 @@ export function monitoringManifests(ctx: PaiContext): K8sObject[] {
                         requests: { cpu: "250m", memory: "1Gi" }, limits: { cpu: "2", memory: "4Gi" },
                         args: ["--config.file=/etc/prometheus/prometheus.yml", `--web.listen-address=:${prometheusPort}`,
                             "--web.external-url=/prometheus/", "--storage.tsdb.retention.time=31d"],
+                        readinessProbe: httpProbe("/prometheus/-/ready", prometheusPort),
                         ports: [{ containerPort: prometheusPort, hostPort: prometheusPort }],
                         volumeMounts: [{ name: "config", mountPath: "/etc/prometheus" }],
                     })],
@@ -52,7 +54,9 @@ export function monitoringManifests(ctx: PaiContext): K8sObject[] {
                 containers: [container({
                     name: "alertmanager", image: externalImages.alertManager,
                     requests: { cpu: "50m", memory: "128Mi" },
-                    args: [`--web.listen-address=:${alertManagerPort}`, "--config.file=/etc/alertmanager/alertmanager.yml"],
+                    // rest-server asks <ALERT_MANAGER_URL>/alert-manager/api/v1/alerts (src/models/v2/alert.js).
+                    args: [`--web.listen-address=:${alertManagerPort}`, "--config.file=/etc/alertmanager/alertmanager.yml", "--web.route-prefix=alert-manager"],
+                    readinessProbe: httpProbe("/alert-manager/-/ready", alertManagerPort),
                     ports: [{ containerPort: alertManagerPort, hostPort: alertManagerPort }],
                     volumeMounts: [{ name: "config", mountPath: "/etc/alertmanager" }],
                 })],
@@ -63,7 +67,13 @@ export function monitoringManifests(ctx: PaiContext): K8sObject[] {
         }));
     }
     if (s.grafana) {
-        objects.push(deployment({
+        // Prometheus as Grafana's data source. OpenPAI's own dashboards (which the portal links
+        // to) are not shipped: docs/compatibility.md.
+        const datasources = yaml.dump({ apiVersion: 1, datasources: s.prometheus ? [{
+            name: "Prometheus", type: "prometheus", access: "proxy", isDefault: true,
+            url: `http://${ctx.master.hostip}:${prometheusPort}/prometheus`,
+        }] : [] });
+        objects.push(configMap("grafana-datasources", ctx.namespace, { "prometheus.yaml": datasources }), deployment({
             name: "grafana", namespace: ctx.namespace,
             podSpec: {
                 ...onMaster, priorityClassName: "pai-daemon-priority",
@@ -73,9 +83,12 @@ export function monitoringManifests(ctx: PaiContext): K8sObject[] {
                     ports: [{ containerPort: grafanaPort, hostPort: grafanaPort }],
                     env: [
                         { name: "GF_SERVER_ROOT_URL", value: `${ctx.portalUrl}grafana/` },
+                        { name: "GF_SERVER_SERVE_FROM_SUB_PATH", value: "true" },
                         { name: "GF_AUTH_ANONYMOUS_ENABLED", value: "true" },
                     ],
+                    volumeMounts: [{ name: "datasources", mountPath: "/etc/grafana/provisioning/datasources" }],
                 })],
+                volumes: [{ name: "datasources", configMap: { name: "grafana-datasources" } }],
             },
         }));
     }
@@ -106,19 +119,34 @@ export function monitoringManifests(ctx: PaiContext): K8sObject[] {
                     name: "job-exporter", image: ctx.paiImage("job-exporter"),
                     requests: daemonRequests(share),
                     securityContext: { privileged: true },
-                    env: [{ name: "PORT", value: String(jobExporterPort) }, { name: "CONTAINER_RUNTIME_ENDPOINT", value: "unix:///run/containerd/containerd.sock" }],
+                    // The image has no start command: src/job-exporter/deploy/job-exporter.yaml.template's.
+                    command: ["python", "/job_exporter/main.py", "--port", String(jobExporterPort), "--interval", "30",
+                        "--interface", "eth0,eno1,eno2,ens3,host0", "--log", "/datastorage/prometheus"],
+                    env: [
+                        { name: "HOST_IP", valueFrom: { fieldRef: { fieldPath: "status.hostIP" } } },
+                        { name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
+                        { name: "LOGGING_LEVEL", value: "INFO" },
+                        { name: "NVIDIA_VISIBLE_DEVICES", value: "all" },
+                        { name: "LAUNCHER_TYPE", value: "k8s" },
+                    ],
                     ports: [{ containerPort: jobExporterPort, hostPort: jobExporterPort }],
-                    volumeMounts: [{ name: "containerd", mountPath: "/run/containerd/containerd.sock" }, { name: "sys", mountPath: "/sys", readOnly: true }],
+                    volumeMounts: [{ name: "job-exporter-log", mountPath: "/datastorage/prometheus" }, { name: "dev", mountPath: "/dev" }],
                 })],
-                volumes: [hostPathVolume("containerd", "/run/containerd/containerd.sock", "Socket"), hostPathVolume("sys", "/sys")],
+                volumes: [{ name: "job-exporter-log", emptyDir: {} }, hostPathVolume("dev", "/dev")],
             },
         }));
     }
     if (s.watchdog) {
         objects.push(
             serviceAccount("watchdog", ctx.namespace),
-            ...clusterRoleFor("pai-watchdog", [{ apiGroups: [""], resources: ["pods", "nodes"], verbs: ["get", "list", "watch"] }],
-                { name: "watchdog", namespace: ctx.namespace }),
+            // src/watchdog/deploy/rbac.yaml: it reads pods and nodes, and collects the Secrets and
+            // PriorityClasses of finished jobs.
+            ...clusterRoleFor("pai-watchdog", [
+                { apiGroups: [""], resources: ["pods", "nodes"], verbs: ["get", "list", "watch"] },
+                { apiGroups: [""], resources: ["secrets"], verbs: ["get", "list", "delete"] },
+                { apiGroups: ["scheduling.k8s.io"], resources: ["priorityclasses"], verbs: ["get", "list", "delete"] },
+                { apiGroups: ["frameworkcontroller.microsoft.com"], resources: ["frameworks"], verbs: ["get", "list"] },
+            ], { name: "watchdog", namespace: ctx.namespace }),
             deployment({
                 name: "watchdog", namespace: ctx.namespace,
                 podSpec: {
@@ -126,8 +154,11 @@ export function monitoringManifests(ctx: PaiContext): K8sObject[] {
                     containers: [container({
                         name: "watchdog", image: ctx.paiImage("watchdog"),
                         requests: { cpu: "50m", memory: "128Mi" },
-                        env: [{ name: "PORT", value: String(watchdogPort) }, { name: "RBAC_IN_CLUSTER", value: "true" }],
+                        // The image has no start command: src/watchdog/deploy/watchdog.yaml.template's.
+                        command: ["./watchdog", "-collection-interval", "180", "-gc-interval", "60", "-port", String(watchdogPort)],
+                        env: [{ name: "LOGGING_LEVEL", value: "INFO" }],
                         ports: [{ containerPort: watchdogPort, hostPort: watchdogPort }],
+                        readinessProbe: httpProbe("/healthz", watchdogPort, 30),
                     })],
                 },
             }),

@@ -1,5 +1,5 @@
 import { externalImages, PaiContext } from "../context";
-import { configMap, container, daemonSet, K8sObject, onMaster } from "../objects";
+import { configMap, container, daemonSet, httpProbe, K8sObject, onMaster, sha256Annotation } from "../objects";
 import { restServerPort, webportalPort } from "./rest-server";
 import { grafanaPort, prometheusPort, alertManagerPort } from "./monitoring";
 import { marketplacePorts } from "./marketplace";
@@ -17,10 +17,10 @@ export function pylonConfig(ctx: PaiContext): string {
         routes.push(`location /prometheus/ { proxy_pass http://${master}:${prometheusPort}/prometheus/; }`);
     }
     if (ctx.services.alertManager) {
-        routes.push(`location /alert-manager/ { proxy_pass http://${master}:${alertManagerPort}/; }`);
+        routes.push(`location /alert-manager/ { proxy_pass http://${master}:${alertManagerPort}/alert-manager/; }`);
     }
     if (ctx.services.grafana) {
-        routes.push(`location /grafana/ { proxy_pass http://${master}:${grafanaPort}/; proxy_set_header Host $host; }`);
+        routes.push(`location /grafana/ { proxy_pass http://${master}:${grafanaPort}/grafana/; proxy_set_header Host $host; }`);
     }
     if (ctx.services.marketplace) {
         routes.push(`location /marketplace/api/ { proxy_pass http://${master}:${marketplacePorts.restserver}/; }`);
@@ -30,8 +30,9 @@ export function pylonConfig(ctx: PaiContext): string {
     return [
         "worker_processes auto;",
         "events { worker_connections 1024; }",
+        // No resolver: every upstream is an address, and one resolved at start would stop nginx
+        // from starting before cluster DNS answers.
         "http {",
-        "  resolver kube-dns.kube-system.svc.cluster.local valid=30s;",
         "  server {",
         "    listen 80;",
         ...routes.map(r => `    ${r}`),
@@ -43,10 +44,13 @@ export function pylonConfig(ctx: PaiContext): string {
 
 /** The single entry point on port 80 of the master. */
 export function pylonManifests(ctx: PaiContext): K8sObject[] {
+    const config = pylonConfig(ctx);
     return [
-        configMap("pylon-config", ctx.namespace, { "nginx.conf": pylonConfig(ctx) }),
+        configMap("pylon-config", ctx.namespace, { "nginx.conf": config }),
         daemonSet({
             name: "pylon", namespace: ctx.namespace,
+            // A subPath mount does not follow ConfigMap edits: a route change rolls the pod.
+            podAnnotations: sha256Annotation(config),
             podSpec: {
                 ...onMaster,
                 priorityClassName: "pai-daemon-priority",
@@ -54,6 +58,7 @@ export function pylonManifests(ctx: PaiContext): K8sObject[] {
                     name: "pylon", image: externalImages.nginx,
                     requests: { cpu: "100m", memory: "128Mi" },
                     ports: [{ containerPort: 80, hostPort: 80 }],
+                    readinessProbe: httpProbe("/healthz", 80),
                     volumeMounts: [{ name: "config", mountPath: "/etc/nginx/nginx.conf", subPath: "nginx.conf" }],
                 })],
                 volumes: [{ name: "config", configMap: { name: "pylon-config" } }],

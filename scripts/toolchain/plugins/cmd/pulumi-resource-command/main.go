@@ -1,11 +1,12 @@
-// Command pulumi-resource-command runs commands on remote hosts over SSH for the Pulumi engine:
-// the `command:remote:Command` resource of @pulumi/command 1.2.1.
+// Command pulumi-resource-command runs commands for the Pulumi engine: the `command:remote:Command`
+// (over SSH) and `command:local:Command` (on this machine) resources of @pulumi/command 1.2.1.
 //
 // The upstream provider module is not served by the module proxy reachable here, so the
 // toolchain builds this implementation of the one resource this project uses. It follows the
 // upstream contract: `create` runs on create, `update` (else `create`) when an input other than
 // `triggers` changes, `delete` on delete with the previous output in PULUMI_COMMAND_STDOUT and
-// PULUMI_COMMAND_STDERR; a change of `triggers` replaces the resource.
+// PULUMI_COMMAND_STDERR; a change of `triggers` replaces the resource. A local command runs with
+// its `interpreter` (default /bin/sh -c) in `dir`, with `environment` added to this process's.
 package main
 
 import (
@@ -13,6 +14,8 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
+	"os/exec"
 	"sort"
 	"strconv"
 	"strings"
@@ -31,10 +34,13 @@ import (
 
 var version = "v0.0.0-dev"
 
-const remoteCommandType = "command:remote:Command"
+const (
+	remoteCommandType = "command:remote:Command"
+	localCommandType  = "command:local:Command"
+)
 
 // updateKeys change by an update; triggerKey forces a replacement.
-var updateKeys = []string{"addPreviousOutputInEnv", "connection", "create", "delete", "environment", "logging", "stdin", "update"}
+var updateKeys = []string{"addPreviousOutputInEnv", "connection", "create", "delete", "dir", "environment", "interpreter", "logging", "stdin", "update"}
 
 const triggerKey = "triggers"
 
@@ -49,10 +55,14 @@ func main() {
 }
 
 func checkType(urn string) error {
-	if t := resource.URN(urn).Type().String(); t != remoteCommandType {
-		return status.Errorf(codes.InvalidArgument, "this command provider supports %s only, not %s", remoteCommandType, t)
+	if t := resource.URN(urn).Type().String(); t != remoteCommandType && t != localCommandType {
+		return status.Errorf(codes.InvalidArgument, "this command provider supports %s and %s only, not %s", remoteCommandType, localCommandType, t)
 	}
 	return nil
+}
+
+func isLocal(urn string) bool {
+	return resource.URN(urn).Type().String() == localCommandType
 }
 
 func (p *provider) Check(_ context.Context, req *pulumirpc.CheckRequest) (*pulumirpc.CheckResponse, error) {
@@ -64,7 +74,7 @@ func (p *provider) Check(_ context.Context, req *pulumirpc.CheckRequest) (*pulum
 		return nil, err
 	}
 	var failures []*pulumirpc.CheckFailure
-	if !news["connection"].HasValue() && !news["connection"].ContainsUnknowns() {
+	if !isLocal(req.GetUrn()) && !news["connection"].HasValue() && !news["connection"].ContainsUnknowns() {
 		failures = append(failures, &pulumirpc.CheckFailure{Property: "connection", Reason: "connection is required"})
 	}
 	return &pulumirpc.CheckResponse{Inputs: req.GetNews(), Failures: failures}, nil
@@ -241,9 +251,58 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'"'"'`) + "'"
 }
 
-// run executes one command. Environment variables are exported in the command line itself, so
-// they work without sshd's AcceptEnv.
-func run(ctx context.Context, props resource.PropertyMap, command string, extraEnv map[string]string) (string, string, error) {
+// environment is the resource's `environment` input plus extra variables (the previous output).
+func environment(props resource.PropertyMap, extraEnv map[string]string) map[string]string {
+	env := map[string]string{}
+	for k, v := range objectInput(props, "environment") {
+		if v.IsSecret() {
+			v = v.SecretValue().Element
+		}
+		if v.IsString() {
+			env[string(k)] = v.StringValue()
+		}
+	}
+	for k, v := range extraEnv {
+		env[k] = v
+	}
+	return env
+}
+
+// run executes one command of a resource, here or on its remote host.
+func run(ctx context.Context, urn string, props resource.PropertyMap, command string, extraEnv map[string]string) (string, string, error) {
+	if isLocal(urn) {
+		return runLocal(ctx, props, command, extraEnv)
+	}
+	return runRemote(ctx, props, command, extraEnv)
+}
+
+// runLocal executes a command on this machine with the resource's interpreter.
+func runLocal(ctx context.Context, props resource.PropertyMap, command string, extraEnv map[string]string) (string, string, error) {
+	interpreter := []string{"/bin/sh", "-c"}
+	if v := props["interpreter"]; v.IsArray() && len(v.ArrayValue()) > 0 {
+		interpreter = nil
+		for _, part := range v.ArrayValue() {
+			interpreter = append(interpreter, part.StringValue())
+		}
+	}
+	cmd := exec.CommandContext(ctx, interpreter[0], append(interpreter[1:], command)...)
+	cmd.Dir = stringInput(props, "dir")
+	cmd.Env = os.Environ()
+	for k, v := range environment(props, extraEnv) {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if stdin := stringInput(props, "stdin"); stdin != "" {
+		cmd.Stdin = strings.NewReader(stdin)
+	}
+	err := cmd.Run()
+	return finish(command, "this machine", stdout.String(), stderr.String(), err)
+}
+
+// runRemote executes one command over SSH. Environment variables are exported in the command line
+// itself, so they work without sshd's AcceptEnv.
+func runRemote(ctx context.Context, props resource.PropertyMap, command string, extraEnv map[string]string) (string, string, error) {
 	conn, err := parseConnection(objectInput(props, "connection"))
 	if err != nil {
 		return "", "", err
@@ -258,18 +317,7 @@ func run(ctx context.Context, props resource.PropertyMap, command string, extraE
 		return "", "", err
 	}
 	defer session.Close()
-	env := map[string]string{}
-	for k, v := range objectInput(props, "environment") {
-		if v.IsSecret() {
-			v = v.SecretValue().Element
-		}
-		if v.IsString() {
-			env[string(k)] = v.StringValue()
-		}
-	}
-	for k, v := range extraEnv {
-		env[k] = v
-	}
+	env := environment(props, extraEnv)
 	keys := make([]string, 0, len(env))
 	for k := range env {
 		keys = append(keys, k)
@@ -292,13 +340,19 @@ func run(ctx context.Context, props resource.PropertyMap, command string, extraE
 		_ = session.Signal(ssh.SIGTERM)
 		err = ctx.Err()
 	}
-	out, errOut := strings.TrimSuffix(stdout.String(), "\n"), strings.TrimSuffix(stderr.String(), "\n")
+	return finish(command, conn.host, stdout.String(), stderr.String(), err)
+}
+
+// finish trims the outputs and, on failure, names the command and where it ran, with the end of
+// its stderr.
+func finish(command, where, stdout, stderr string, err error) (string, string, error) {
+	out, errOut := strings.TrimSuffix(stdout, "\n"), strings.TrimSuffix(stderr, "\n")
 	if err != nil {
 		tail := errOut
 		if len(tail) > 4000 {
 			tail = "..." + tail[len(tail)-4000:]
 		}
-		return out, errOut, fmt.Errorf("%s on %s: %w\n%s", firstLine(command), conn.host, err, tail)
+		return out, errOut, fmt.Errorf("%s on %s: %w\n%s", firstLine(command), where, err, tail)
 	}
 	return out, errOut, nil
 }
@@ -354,7 +408,7 @@ func (p *provider) Create(ctx context.Context, req *pulumirpc.CreateRequest) (*p
 	if command := stringInput(props, "create"); command != "" {
 		ctx, cancel := timeoutContext(ctx, req.GetTimeout())
 		defer cancel()
-		if stdout, stderr, err = run(ctx, props, command, nil); err != nil {
+		if stdout, stderr, err = run(ctx, req.GetUrn(), props, command, nil); err != nil {
 			return nil, err
 		}
 	}
@@ -383,7 +437,7 @@ func (p *provider) Update(ctx context.Context, req *pulumirpc.UpdateRequest) (*p
 	if command != "" {
 		ctx, cancel := timeoutContext(ctx, req.GetTimeout())
 		defer cancel()
-		if stdout, stderr, err = run(ctx, news, command, previousOutputEnv(news, olds)); err != nil {
+		if stdout, stderr, err = run(ctx, req.GetUrn(), news, command, previousOutputEnv(news, olds)); err != nil {
 			return nil, err
 		}
 	}
@@ -399,7 +453,7 @@ func (p *provider) Delete(ctx context.Context, req *pulumirpc.DeleteRequest) (*e
 	if command := stringInput(props, "delete"); command != "" {
 		ctx, cancel := timeoutContext(ctx, req.GetTimeout())
 		defer cancel()
-		if _, _, err := run(ctx, props, command, previousOutputEnv(props, props)); err != nil {
+		if _, _, err := run(ctx, req.GetUrn(), props, command, previousOutputEnv(props, props)); err != nil {
 			return nil, err
 		}
 	}

@@ -1,12 +1,19 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { K8sObject } from "./objects";
+
+/** A Kubernetes object as plain data; the manifest builders return lists of these. */
+export interface K8sObject {
+    apiVersion: string;
+    kind: string;
+    metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+    [field: string]: unknown;
+}
 
 // Each class takes its own args type; the manifests are validated by the API server instead.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type ObjectClass = new (name: string, args: any, opts?: pulumi.CustomResourceOptions) => pulumi.CustomResource;
 
-/** The typed resource class of every kind the PAI manifests use, so previews show real types. */
+/** The typed resource class of every kind the manifests use, so previews show real types. */
 const classes: Record<string, ObjectClass> = {
     "v1/Namespace": k8s.core.v1.Namespace,
     "v1/ConfigMap": k8s.core.v1.ConfigMap,
@@ -29,13 +36,14 @@ export function objectResourceName(owner: string, object: K8sObject): string {
     return `${owner}-${ns}${object.kind.toLowerCase()}-${object.metadata.name}`;
 }
 
-/** Declares each object as a typed Kubernetes resource under `parent`. */
-export function declareObjects(parent: pulumi.Resource, owner: string, objects: K8sObject[]): pulumi.CustomResource[] {
+/** Declares each object as a typed Kubernetes resource under `parent`, with extra options for some. */
+export function declareObjects(parent: pulumi.Resource, owner: string, objects: K8sObject[],
+                               optionsFor: (object: K8sObject) => pulumi.CustomResourceOptions = () => ({})): pulumi.CustomResource[] {
     return objects.map(object => {
         const cls = classes[`${object.apiVersion}/${object.kind}`];
         if (!cls) {
-            throw new Error(`no resource class for ${object.apiVersion} ${object.kind}: add it to components/pai/kube-objects.ts`);
+            throw new Error(`no resource class for ${object.apiVersion} ${object.kind}: add it to components/kubernetes/kube-objects.ts`);
         }
-        return new cls(objectResourceName(owner, object), object, { parent });
+        return new cls(objectResourceName(owner, object), object, { ...optionsFor(object), parent });
     });
 }

@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# The local lab: a lab behind a firewall on one machine (lab/README.md). One entry point:
+#   lab.sh up                        bridge, machine settings, registry, apt repo, apt proxy
+#   lab.sh build                     what the lab needs ahead of time (host rootfs, images, packages)
+#   lab.sh host start NAME ADDRESS   boot a systemd host; prints "NAME ADDRESS" once sshd answers
+#   lab.sh host stop NAME            pull its plug (its disk stays); host start brings it back
+#   lab.sh host rm NAME              stop it and delete its disk
+#   lab.sh host ssh NAME [CMD...]    ssh in as the sudo user with the lab's key
+#   lab.sh host list                 "NAME ADDRESS running|stopped" lines
+#   lab.sh status                    services and hosts, with each host's memory
+#   lab.sh down                      stop everything, undo the machine settings, drop the state
+#   lab.sh key                       path of the lab's SSH private key
+#   lab.sh env                       KEY=VALUE lines for tests (registry, apt repo, proxy, SSH)
+# Every command is idempotent and says what it changed (on stderr); stdout carries only answers.
+set -euo pipefail
+
+# shellcheck source=lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+# shellcheck source=lib/rootfs.sh
+source "$lab_dir/lib/rootfs.sh"
+# shellcheck source=services/machine.sh
+source "$lab_dir/services/machine.sh"
+# shellcheck source=services/services.sh
+source "$lab_dir/services/services.sh"
+# shellcheck source=hosts/provision.sh
+source "$lab_dir/hosts/provision.sh"
+# shellcheck source=hosts/hosts.sh
+source "$lab_dir/hosts/hosts.sh"
+
+usage() {
+  sed -n '2,14s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+  exit 2
+}
+
+need_root() {
+  ((EUID == 0)) || lab_die "the lab changes the machine's network, mounts and cgroups: run it as root"
+}
+
+# One changing command at a time (tests may start hosts in parallel): they share the rootfs
+# build, cgroup parents and state. Fd 9 is closed for the daemons and hosts they start.
+lock() {
+  need_root
+  mkdir -p "$lab_cache"
+  exec 9>"$lab_cache/lab.lock"
+  flock 9
+}
+
+unlock() { exec 9>&-; }
+
+cmd_up() {
+  lock
+  local start=$SECONDS
+  mkdir -p "$lab_state"
+  lab_machine_up
+  lab_key >/dev/null
+  lab_services_up
+  lab_publish
+  lab_log "lab up in $((SECONDS - start)) s: registry $lab_bridge_address:$lab_registry_port, apt repo :$lab_apt_repo_port, apt proxy :$lab_apt_proxy_port"
+}
+
+# The build steps that exist: the hosts' rootfs always; images and packages once their parts
+# of the lab are there.
+cmd_build() {
+  lock
+  local steps=(rootfs) script step n=0 start=$SECONDS step_start
+  for script in artifacts/build.sh pai-images/build.sh; do
+    [[ -f "$lab_dir/$script" ]] && steps+=("$script")
+  done
+  for step in "${steps[@]}"; do
+    n=$((n + 1))
+    step_start=$SECONDS
+    lab_log "step $n of ${#steps[@]}: $step (elapsed $((SECONDS - start)) s)"
+    if [[ "$step" == rootfs ]]; then
+      lab_log "host rootfs: $(lab_rootfs host "${lab_host_packages[@]}")"
+      # The other steps cache their own work and may take long: hosts may start meanwhile.
+      unlock
+    else
+      bash "$lab_dir/$step" 9>&- || lab_die "step $n of ${#steps[@]} ($step) failed"
+    fi
+    lab_log "step $n of ${#steps[@]} done in $((SECONDS - step_start)) s (elapsed $((SECONDS - start)) s)"
+  done
+}
+
+cmd_host() {
+  local action="${1:-}"
+  (($# > 0)) && shift
+  case "$action" in
+    start)
+      (($# == 2)) || usage
+      lock
+      lab_host_boot "$1" "$2"
+      # Hosts boot in parallel: only their setup is one at a time.
+      unlock
+      lab_host_ready "$1" "$2"
+      ;;
+    stop)
+      (($# == 1)) || usage
+      lock
+      lab_host_stop "$1"
+      ;;
+    rm)
+      (($# == 1)) || usage
+      lock
+      lab_host_rm "$1"
+      ;;
+    ssh)
+      (($# >= 1)) || usage
+      lab_host_ssh "$@"
+      ;;
+    list) lab_host_list ;;
+    *) usage ;;
+  esac
+}
+
+cmd_down() {
+  lock
+  lab_hosts_down
+  lab_services_down
+  lab_machine_down
+  if [[ -d "$lab_state" ]]; then
+    findmnt -rn -o TARGET | grep -q "^$lab_state/" && lab_die "something is still mounted under $lab_state"
+    rm -rf --one-file-system "$lab_state"
+    lab_changed "removed $lab_state (caches stay in $lab_cache)"
+  fi
+}
+
+cmd_status() {
+  lab_machine_status
+  lab_services_status
+  lab_hosts_status
+}
+
+cmd_env() {
+  cat <<ENV
+LAB_REGISTRY=$lab_bridge_address:$lab_registry_port
+LAB_APT_REPO=http://$lab_bridge_address:$lab_apt_repo_port
+LAB_APT_PROXY=http://$lab_bridge_address:$lab_apt_proxy_port
+LAB_SSH_USER=$lab_host_user
+LAB_SSH_KEY=$(lab_key)
+ENV
+}
+
+main() {
+  local command="${1:-}"
+  (($# > 0)) && shift
+  case "$command" in
+    up) cmd_up ;;
+    build) cmd_build ;;
+    host) cmd_host "$@" ;;
+    down) cmd_down ;;
+    status) cmd_status ;;
+    key) lab_key ;;
+    env) cmd_env ;;
+    *) usage ;;
+  esac
+}
+
+main "$@"

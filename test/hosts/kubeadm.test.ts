@@ -1,0 +1,210 @@
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { Engine, must, PreviewStep, projectEntries, projectRoot, Stack } from "../engine/harness";
+import { Lab, LabEnv, LabHost } from "../lab/lab";
+import { labHosts, labStackConfig } from "./lab-stack";
+
+const { master, workers, devBox } = labHosts;
+const [worker1, worker2] = workers;
+const testImage = "docker.io/library/busybox:1.35.0";
+
+function changed(steps: PreviewStep[]): string[] {
+    return steps.filter(s => s.op !== "same" && s.op !== "read").map(s => `${s.op} ${s.urn.split("::").pop()}`).sort();
+}
+
+/**
+ * kubeadm mode for real (not check-only) on systemd hosts of the local lab: Kubernetes packages
+ * through the lab's apt repository (cluster.aptMirror), Debian's through its apt proxy
+ * (cluster.aptProxy), every image through its registry (cluster.registryMirrors), as the sudo
+ * user `ubuntu`. Each test builds on the cluster the ones before left.
+ */
+describe("kubeadm mode on real systemd hosts (the local lab)", function () {
+    this.timeout(60 * 60 * 1000);
+    const lab = new Lab();
+    let env: LabEnv;
+    let engine: Engine;
+    let stack: Stack;
+    const timings: Record<string, number> = {};
+    const outputs: string[] = [];
+
+    const up = (extra: string[] = []) => {
+        const r = stack.run(["up", "--yes", "--skip-preview", ...extra]);
+        outputs.push(r.stdout, r.stderr);
+        return r;
+    };
+    const kubectl = (args: string) => lab.ssh(master, `sudo kubectl --kubeconfig /etc/kubernetes/admin.conf ${args}`);
+    const readyNodes = () => kubectl("get nodes --no-headers").trim().split("\n")
+        .map(line => line.split(/\s+/)).filter(f => f[1] === "Ready").map(f => f[0]).sort();
+    const scriptsDir = () => path.join(engine.project, "components", "hosts", "scripts");
+    const withWorkers = (list: LabHost[]) => labStackConfig(env, { workers: list });
+
+    before(async () => {
+        const started = Date.now();
+        env = lab.up();
+        await lab.start([master, ...workers, devBox]);
+        timings.lab_up_4_hosts = Date.now() - started;
+        engine = new Engine({ dir: projectRoot, entries: projectEntries, copies: ["index.ts", "components"] });
+        stack = engine.stack("lab", labStackConfig(env), { "openpai:sshPrivateKey": lab.privateKey() });
+    });
+
+    after(() => {
+        for (const [name, ms] of Object.entries(timings)) {
+            process.stdout.write(`${JSON.stringify({ name, value: Math.round(ms / 100) / 10, unit: "s" })}\n`);
+        }
+        try {
+            lab.down();
+        } finally {
+            engine?.cleanup();
+        }
+    });
+
+    it("pulumi up gives 3 Ready nodes, the pod network Running, a schedulable master and OpenPAI's labels", () => {
+        const r = up();
+        timings.first_up = r.ms;
+        assert.strictEqual(r.code, 0, `${r.stdout}\n${r.stderr}`);
+        assert.deepStrictEqual(readyNodes(), [master.name, ...workers.map(w => w.name)].sort());
+        const routers = kubectl("-n kube-system get pods -l k8s-app=kube-router -o jsonpath='{range .items[*]}{.spec.nodeName} {.status.phase}{\"\\n\"}{end}'");
+        assert.deepStrictEqual(routers.trim().split("\n").sort(), [master.name, ...workers.map(w => w.name)].sort().map(n => `${n} Running`));
+        assert.strictEqual(kubectl(`get node ${master.name} -o jsonpath='{.spec.taints}'`).trim(), "", "the master keeps no taint");
+        assert.strictEqual(kubectl(`get node ${master.name} -o jsonpath='{.metadata.labels.pai-master}'`).trim(), "true");
+        for (const w of workers) {
+            assert.strictEqual(kubectl(`get node ${w.name} -o jsonpath='{.metadata.labels.pai-worker}'`).trim(), "true");
+            assert.strictEqual(kubectl(`get node ${w.name} -o jsonpath='{.status.addresses[?(@.type=="InternalIP")].address}'`).trim(), w.address, "kubelet node-ip is the layout's hostip");
+        }
+        const memory = lab.memory();
+        for (const [host, mib] of Object.entries(memory)) {
+            timings[`memory_mib_${host}`] = mib * 1000;
+        }
+    });
+
+    it("pods reach each other across nodes and on the master; CoreDNS resolves a Service", () => {
+        const pod = (name: string, node: string) => `apiVersion: v1
+kind: Pod
+metadata: {name: ${name}, labels: {app: ${name}}}
+spec:
+  nodeSelector: {kubernetes.io/hostname: ${node}}
+  containers:
+  - {name: c, image: ${testImage}, command: [sh, -c, 'echo hello from ${node} > /tmp/index.html && httpd -f -p 8080 -h /tmp']}
+---
+`;
+        const manifest = pod("net-master", master.name) + pod("net-w1", worker1.name) + pod("net-w2", worker2.name)
+            + "apiVersion: v1\nkind: Service\nmetadata: {name: echo}\nspec: {selector: {app: net-w2}, ports: [{port: 80, targetPort: 8080}]}\n";
+        lab.ssh(master, `cat > /tmp/net.yaml <<'EOF'\n${manifest}EOF`);
+        kubectl("apply -f /tmp/net.yaml");
+        kubectl("wait --for=condition=Ready pod/net-master pod/net-w1 pod/net-w2 --timeout=300s");
+        assert.strictEqual(kubectl("get pod net-master -o jsonpath='{.spec.nodeName}'").trim(), master.name, "a pod runs on the master");
+        const ip = (p: string) => kubectl(`get pod ${p} -o jsonpath='{.status.podIP}'`).trim();
+        assert.match(kubectl(`exec net-w1 -- wget -qO- http://${ip("net-w2")}:8080/`), new RegExp(`hello from ${worker2.name}`));
+        assert.match(kubectl(`exec net-w1 -- wget -qO- http://${ip("net-master")}:8080/`), new RegExp(`hello from ${master.name}`));
+        const clusterIp = kubectl("get service echo -o jsonpath='{.spec.clusterIP}'").trim();
+        assert.match(kubectl("exec net-w1 -- nslookup echo.default.svc.cluster.local"), new RegExp(`Name:\\s+echo\\.default\\.svc\\.cluster\\.local\\s+Address: ${clusterIp.replace(/\./g, "\\.")}\\b`),
+            "the Service name resolves to its ClusterIP");
+        assert.match(kubectl("exec net-master -- wget -qO- http://echo/"), new RegExp(`hello from ${worker2.name}`));
+        kubectl("delete -f /tmp/net.yaml --wait=false");
+    });
+
+    it("the dev box gets kubectl and the kubeconfig: kubectl there lists the 3 nodes Ready", () => {
+        const out = lab.ssh(devBox, "kubectl get nodes --no-headers");
+        const ready = out.trim().split("\n").map(l => l.split(/\s+/)).filter(f => f[1] === "Ready").map(f => f[0]).sort();
+        assert.deepStrictEqual(ready, [master.name, ...workers.map(w => w.name)].sort());
+        assert.match(lab.ssh(devBox, "stat -c %a .kube/config"), /^600/);
+    });
+
+    it("a second pulumi up changes nothing", () => {
+        const r = up(["--expect-no-changes"]);
+        timings.no_change_up = r.ms;
+        assert.strictEqual(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    });
+
+    it("editing one script previews as an update of exactly that step on every host", () => {
+        fs.appendFileSync(path.join(scriptsDir(), "kernel.sh"), "log \"kernel step revised\"\n");
+        const { result, raw } = stack.preview();
+        assert.strictEqual(raw.code, 0, raw.stderr);
+        assert.deepStrictEqual(changed(result.steps), [master, ...workers].map(h => `update openpai-hosts-${h.name}-kernel`).sort());
+        must(up());
+    });
+
+    it("a Kubernetes version change is refused before anything changes, naming the way to upgrade", () => {
+        stack.writeConfig({ "openpai:cluster": { ...(labStackConfig(env)["openpai:cluster"] as object), kubernetesVersion: "v1.34.9" } });
+        const r = up();
+        assert.notStrictEqual(r.code, 0);
+        assert.match(r.stdout + r.stderr, /does not upgrade a running cluster in place/);
+        stack.writeConfig(labStackConfig(env));
+        must(up());
+        must(up(["--expect-no-changes"]));
+        assert.deepStrictEqual(readyNodes(), [master.name, ...workers.map(w => w.name)].sort());
+    });
+
+    it("removing a worker drains it, deletes its node and resets the host; adding it back joins it", () => {
+        stack.writeConfig(withWorkers([worker1]));
+        const removed = up();
+        assert.strictEqual(removed.code, 0, `${removed.stdout}\n${removed.stderr}`);
+        assert.deepStrictEqual(readyNodes(), [master.name, worker1.name].sort());
+        assert.match(lab.ssh(worker2, "test -e /etc/kubernetes/kubelet.conf && echo joined || echo reset"), /^reset/);
+        stack.writeConfig(withWorkers(workers));
+        const added = up();
+        timings.worker_join_up = added.ms;
+        assert.strictEqual(added.code, 0, `${added.stdout}\n${added.stderr}`);
+        assert.deepStrictEqual(readyNodes(), [master.name, ...workers.map(w => w.name)].sort());
+    });
+
+    it("removing a worker whose host is dead completes", () => {
+        lab.stop(worker2);
+        stack.writeConfig(withWorkers([worker1]));
+        const r = up();
+        assert.strictEqual(r.code, 0, `${r.stdout}\n${r.stderr}`);
+        assert.ok(!kubectl("get nodes --no-headers").includes(worker2.name));
+    });
+
+    it("a host stopped in the middle of an up fails alone; the next up converges", async () => {
+        await lab.start([worker2]);
+        stack.writeConfig(withWorkers(workers));
+        // worker 2 comes back with its disk: its kubelet registers the node again and its steps
+        // are created anew. Two steps change on worker 1, which goes down after the first.
+        let stopped = false;
+        fs.appendFileSync(path.join(scriptsDir(), "kernel.sh"), "log \"kernel step revised again\"\n");
+        fs.appendFileSync(path.join(scriptsDir(), "containerd.sh"), "log \"containerd step revised\"\n");
+        const failed = await stack.runWatching(["up", "--yes", "--skip-preview", "--continue-on-error"], line => {
+            if (!stopped && /openpai-hosts-pai-worker-1-kernel updated/.test(line)) {
+                stopped = true;
+                lab.stop(worker1);
+            }
+        });
+        outputs.push(failed.stdout, failed.stderr);
+        assert.ok(stopped, `worker 1's kernel step never ran:\n${failed.stdout}`);
+        assert.notStrictEqual(failed.code, 0, "the run with a host down fails");
+        assert.ok(readyNodes().includes(worker2.name), "the other worker joined meanwhile");
+        await lab.start([worker1]);
+        const converged = up();
+        assert.strictEqual(converged.code, 0, `${converged.stdout}\n${converged.stderr}`);
+        must(up(["--expect-no-changes"]));
+        assert.deepStrictEqual(readyNodes(), [master.name, ...workers.map(w => w.name)].sort());
+    });
+
+    it("no join token, certificate key, private key or kubeconfig in plain text in the state or the output", () => {
+        const exported = must(stack.run(["stack", "export"])).stdout;
+        const revealed = must(stack.run(["stack", "export", "--show-secrets"])).stdout;
+        const tokens = [...revealed.matchAll(/JOIN_TOKEN='([a-z0-9]{6}\.[a-z0-9]{16})'/g)].map(m => m[1]);
+        assert.ok(tokens.length >= 2, "every worker's join step got a token");
+        // A stretch from the middle of the key: its start is the same in every PEM key.
+        const kubeconfigKey = /client-key-data: \S{100}(\S{40})/.exec(revealed)?.[1];
+        assert.ok(kubeconfigKey, "the kubeconfig reaches the program");
+        const privateKeyLine = lab.privateKey().split("\n").find(l => l.length > 40)!;
+        const text = exported + outputs.join("\n");
+        for (const [what, secret] of [["a join token", tokens[0]], ["the kubeconfig's client key", kubeconfigKey!], ["the SSH private key", privateKeyLine]] as const) {
+            assert.ok(!text.includes(secret), `${what} is in plain text in the state or an up's output`);
+        }
+        assert.doesNotMatch(text, /certificate-key|--upload-certs/);
+        assert.match(lab.ssh(worker1, "sudo ls /etc/openpai"), /^node-name\s*$/, "the join config with its token was removed");
+        assert.match(kubectl("-n kube-system get secrets --field-selector type=bootstrap.kubernetes.io/token -o jsonpath='{range .items[*]}{.data.expiration}{\"\\n\"}{end}'").trim(), /^\S+/, "tokens expire");
+    });
+
+    it("pulumi destroy drains the workers and resets every host", () => {
+        const r = must(stack.run(["destroy", "--yes", "--skip-preview"]));
+        timings.destroy = r.ms;
+        for (const host of [master, ...workers]) {
+            assert.match(lab.ssh(host, "test -e /etc/kubernetes/kubelet.conf && echo joined || echo reset"), /^reset/, `${host.name} reset`);
+        }
+    });
+});

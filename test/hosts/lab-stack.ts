@@ -1,0 +1,50 @@
+import { LabEnv, LabHost } from "../lab/lab";
+
+/** The lab's hosts for the kubeadm tests: a master, two workers and the admin's dev box. */
+export const labHosts = {
+    master: { name: "pai-master", address: "10.78.0.10" },
+    workers: [{ name: "pai-worker-1", address: "10.78.0.11" }, { name: "pai-worker-2", address: "10.78.0.12" }],
+    devBox: { name: "pai-devbox", address: "10.78.0.20" },
+};
+
+export interface LabStackOptions {
+    /** Workers in the layout (default: all of labHosts.workers). */
+    workers?: LabHost[];
+    /** GPU workers (8 x A100 each) instead of CPU workers: only for check-only runs (no GPUs here). */
+    gpuWorkers?: boolean;
+    checkOnly?: boolean;
+    /** Deploy the PAI platform too (the services tier). */
+    platform?: boolean;
+    /** Extra openpai:cluster settings. */
+    cluster?: Record<string, unknown>;
+}
+
+/**
+ * A kubeadm-mode stack on the lab, as a lab behind a firewall configures it: images through the
+ * lab registry as a mirror, Kubernetes packages from the lab's apt repository (a pkgs.k8s.io
+ * mirror), Debian packages through the lab's apt proxy, login as the sudo user `ubuntu`.
+ */
+export function labStackConfig(env: LabEnv, options: LabStackOptions = {}): Record<string, unknown> {
+    const workers = options.workers ?? labHosts.workers;
+    const size = { mem: "2Gi", cpu: { vcore: 2 } };
+    const workerSku = options.gpuWorkers
+        ? { ...size, cpu: { vcore: 16 }, "computing-device": { type: "nvidia.com/gpu", model: "A100", count: 8 } }
+        : size;
+    return {
+        "openpai:cluster": {
+            name: "lab", mode: "kubeadm", checkOnly: options.checkOnly ?? false,
+            registryMirrors: [`http://${env.registry}`], aptMirror: env.aptRepo, aptProxy: env.aptProxy,
+            ...options.cluster,
+        },
+        "openpai:ssh": { user: env.sshUser, dialAttempts: 5 },
+        "openpai:layout": {
+            "machine-sku": { "master-machine": size, "worker-machine": workerSku },
+            "machine-list": [
+                { hostname: labHosts.master.name, hostip: labHosts.master.address, "machine-type": "master-machine", "pai-master": true },
+                ...workers.map(w => ({ hostname: w.name, hostip: w.address, "machine-type": "worker-machine", "pai-worker": true })),
+            ],
+        },
+        "openpai:devBox": { host: labHosts.devBox.address },
+        "openpai:services": { platform: options.platform ?? false },
+    };
+}

@@ -1,0 +1,84 @@
+import { execFile, execFileSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { projectRoot } from "../engine/harness";
+
+/** A lab host: its name (= hostname and node name) and address on the lab bridge. */
+export interface LabHost {
+    name: string;
+    address: string;
+}
+
+/** What `lab.sh env` reports: where the lab's services answer, and how to log in to its hosts. */
+export interface LabEnv {
+    registry: string;
+    aptRepo: string;
+    aptProxy: string;
+    sshUser: string;
+    sshKey: string;
+}
+
+const labScript = path.join(projectRoot, "lab", "lab.sh");
+
+/**
+ * The local lab (lab/lab.sh) for tests: systemd hosts on a private bridge, the registry, the
+ * apt repository and the apt proxy. Logs of the lab go to the test's stderr.
+ */
+export class Lab {
+    private run(args: string[], timeoutMs = 30 * 60 * 1000): string {
+        return execFileSync("bash", [labScript, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], timeout: timeoutMs, maxBuffer: 1 << 26 });
+    }
+
+    /** Builds what the lab serves (cached: seconds when warm), then starts its services. */
+    up(): LabEnv {
+        this.run(["build"], 80 * 60 * 1000);
+        this.run(["up"]);
+        return this.env();
+    }
+
+    env(): LabEnv {
+        const vars = Object.fromEntries(this.run(["env"]).trim().split("\n").map(line => line.split("=", 2) as [string, string]));
+        return {
+            registry: vars.LAB_REGISTRY, aptRepo: vars.LAB_APT_REPO, aptProxy: vars.LAB_APT_PROXY,
+            sshUser: vars.LAB_SSH_USER, sshKey: vars.LAB_SSH_KEY,
+        };
+    }
+
+    /** Boots hosts in parallel; resolves when each answers over SSH. */
+    async start(hosts: LabHost[]): Promise<void> {
+        await Promise.all(hosts.map(host => new Promise<void>((resolve, reject) =>
+            execFile("bash", [labScript, "host", "start", host.name, host.address], { timeout: 10 * 60 * 1000 },
+                (err, _stdout, stderr) => err ? reject(new Error(`lab host start ${host.name}: ${err.message}\n${stderr}`)) : resolve()))));
+    }
+
+    /** Pulls a host's plug; its disk stays for `start`. */
+    stop(host: LabHost): void {
+        this.run(["host", "stop", host.name]);
+    }
+
+    /** Runs a command on a host as the sudo user; returns its stdout (throws on failure). */
+    ssh(host: LabHost, command: string): string {
+        return this.run(["host", "ssh", host.name, command], 10 * 60 * 1000);
+    }
+
+    /** Memory each running host uses, from `lab.sh status` (MiB by host name). */
+    memory(): Record<string, number> {
+        const out: Record<string, number> = {};
+        for (const line of this.run(["status"]).split("\n")) {
+            const m = /^(\S+)\s+\S+\s+running .*memory (\d+) MiB/.exec(line);
+            if (m) {
+                out[m[1]] = Number(m[2]);
+            }
+        }
+        return out;
+    }
+
+    /** Stops every host and service and removes the lab's state (the caches stay). */
+    down(): void {
+        this.run(["down"]);
+    }
+
+    privateKey(): string {
+        return fs.readFileSync(this.env().sshKey, "utf8");
+    }
+}
