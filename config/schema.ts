@@ -55,6 +55,13 @@ export const clusterSchema = z.strictObject({
     /** NVIDIA container toolkit package version (NVIDIA's apt repository). */
     nvidiaToolkitVersion: z.string().regex(/^[0-9][0-9A-Za-z.+~-]*$/, "must be a package version such as 1.17.8-1").default("1.17.8-1"),
     portalHost: hostname.optional(),
+    /**
+     * kubelet's hard eviction thresholds (signal -> quantity or percent), instead of its defaults
+     * (10%/15% free disk): for nodes whose disk is shared and large, e.g. containers of one machine.
+     */
+    kubeletEvictionHard: z.partialRecord(z.enum(["memory.available", "nodefs.available", "nodefs.inodesFree", "imagefs.available", "imagefs.inodesFree", "pid.available"], {
+        message: "must be a kubelet eviction signal: memory.available, nodefs.available, nodefs.inodesFree, imagefs.available, imagefs.inodesFree, pid.available",
+    }), z.string().regex(/^[0-9]+(\.[0-9]+)?(%|Ki|Mi|Gi|Ti)?$/, "must be a quantity such as 1Gi or a percentage such as 5%")).optional(),
     /** Run every host step in check-only mode: print what it would do, change nothing. */
     checkOnly: z.boolean().default(false),
 });

@@ -56,6 +56,7 @@ export class ClusterHosts extends pulumi.ComponentResource {
             nodeLabels: nodeLabelArgs(master, layout),
             podCidr: cluster.podCidr, serviceCidr: cluster.serviceCidr,
             certSans: cluster.apiServerEndpoint ? [this.apiEndpoint.replace(/:[0-9]+$/, "")] : [],
+            evictionHard: cluster.kubeletEvictionHard,
         }, { parent: this });
         const network = args.podNetwork?.(this.master);
         this.workers = workersOf(layout).map(worker => new WorkerHost(`${name}-${worker.hostname}`, {

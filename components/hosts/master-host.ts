@@ -20,6 +20,8 @@ export interface MasterHostArgs extends HostCommonArgs {
     serviceCidr: string;
     /** Extra names and addresses for the API server's certificate. */
     certSans: string[];
+    /** kubelet's hard eviction thresholds, when not its defaults (every node gets the master's kubelet config). */
+    evictionHard?: Record<string, string>;
 }
 
 /** The control-plane host: prerequisites, containerd, kubeadm init, and its kubeconfig. */
@@ -43,6 +45,7 @@ export class MasterHost extends pulumi.ComponentResource {
         const init = chain.add("kubeadm-init", { step: "kubeadm-init", settings: {
             K8S_VERSION: args.kubernetesVersion, POD_CIDR: args.podCidr, SERVICE_CIDR: args.serviceCidr, MASTER_IP: machine.hostip,
             EXPECTED_HOSTNAME: machine.hostname, API_ENDPOINT: args.apiEndpoint, CERT_SANS: args.certSans.join(" "),
+            ...(args.evictionHard ? { EVICTION_HARD: Object.entries(args.evictionHard).map(([k, v]) => `${k}=${v}`).join(" ") } : {}),
         } }, { dependsOn: [reset] });
         const kubeconfig = chain.add("kubeconfig", { step: "kubeconfig", secretStdout: true });
         this.ready = chain.add("node", { step: "node", settings: { NODE_NAME: machine.hostname, NODE_LABELS: args.nodeLabels } });

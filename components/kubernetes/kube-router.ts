@@ -63,9 +63,10 @@ export function kubeRouterManifests(image = kubeRouterImage): K8sObject[] {
                         tolerations: [{ effect: "NoSchedule", operator: "Exists" }, { key: "CriticalAddonsOnly", operator: "Exists" }, { effect: "NoExecute", operator: "Exists" }],
                         initContainers: [{
                             name: "install-cni", image, imagePullPolicy: "IfNotPresent",
+                            resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "64Mi" } },
                             // The config is replaced when it changed (upstream writes it only once), then the
                             // image's cni-install puts the plugins on the host if they are missing.
-                            command: ["/bin/sh", "-c", `set -e; if ! cmp -s /etc/kube-router/cni-conf.json ${confFile}; then `
+                            command: ["/bin/sh", "-c", `set -e; if [ "$(cat /etc/kube-router/cni-conf.json)" != "$(cat ${confFile} 2>/dev/null)" ]; then `
                                 + `rm -f /etc/cni/net.d/*.conf; cp /etc/kube-router/cni-conf.json /etc/cni/net.d/.tmp-kuberouter-cfg; `
                                 + `mv /etc/cni/net.d/.tmp-kuberouter-cfg ${confFile}; fi; `
                                 + "if [ -x /usr/local/bin/cni-install ]; then /usr/local/bin/cni-install; fi"],

@@ -111,6 +111,14 @@ image_busybox() {
   oci_cmd sh
 }
 
+# debian: the example jobs' image (examples/jobs). Upstream's debian:12 is a debootstrap minbase
+# of bookworm too; here the lab's own minbase tree (lab_rootfs, no extra packages).
+image_debian() {
+  oci_add_tree "$(lab_rootfs debian)"
+  oci_env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+  oci_cmd bash
+}
+
 # image_build REF FUNCTION INPUT...: builds REF with FUNCTION unless built with the same inputs
 # (the function's text, the oci library, INPUT files/strings); prints "cached" or "built".
 image_build() {
@@ -139,6 +147,7 @@ images_list() {
   echo "registry.k8s.io/pause:$PAUSE_VERSION image_pause"
   echo "docker.io/cloudnativelabs/kube-router:$KUBE_ROUTER_VERSION image_kube_router"
   echo "docker.io/library/busybox:$BUSYBOX_IMAGE_VERSION image_busybox"
+  echo "docker.io/library/debian:$DEBIAN_IMAGE_VERSION image_debian"
 }
 
 # image_inputs FUNCTION [component]: the files an image is made of (for its cache key).
@@ -150,6 +159,7 @@ image_inputs() {
     image_coredns) echo "$coredns_bin/coredns" ;;
     image_pause) echo "$pause_bin/pause" ;;
     image_busybox) echo "$image_tree/bin/busybox" ;;
+    image_debian) echo "$DEBIAN_SUITE" "$DEBIAN_MIRROR" ;;
     image_kube_router)
       echo "$kube_router_bin" "$cni_bin" "$lab_dir/artifacts/image-files/cni-install" "$image_tree/var/lib/dpkg/status"
       ;;

@@ -67,8 +67,10 @@ export const resourceRequests: ResourceValidationPolicy = {
 };
 
 /** PAI workloads that need host access, and why: everything else must run unprivileged. */
-export const defaultPrivileged = ["internal-storage", "fuse-device-plugin", "job-exporter"];
-export const defaultHostNamespaces = ["postgresql", "database-controller", "prometheus", "alertmanager", "node-exporter", "job-exporter", "watchdog"];
+// The pod network (kube-router) programs the node's routes and firewall.
+export const defaultPrivileged = ["fuse-device-plugin", "job-exporter", "kube-router"];
+export const defaultHostNamespaces = ["postgresql", "database-controller", "prometheus", "alertmanager", "node-exporter", "job-exporter", "watchdog",
+    "kube-router", "marketplace-db", "marketplace-restserver", "marketplace-webportal"];
 
 export const privilegedAllowlist: ResourceValidationPolicy = {
     name: "privileged-allowlist",

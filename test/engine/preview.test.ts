@@ -19,21 +19,26 @@ describe("pulumi preview through the real engine", function () {
         const counts = countByType(result.steps);
         assert.strictEqual(counts["pulumi:pulumi:Stack"], 1);
         assert.strictEqual(counts["openpai:index:Cluster"], 1);
-        // Hosts: a master (8 steps) and two GPU workers (10 steps each), provisioned over SSH.
+        // Hosts: a master (8 steps) and two GPU workers (11 steps each), provisioned over SSH, and
+        // one reset of each (run from here on removal).
         assert.strictEqual(counts["openpai:hosts:MasterHost"], 1);
         assert.strictEqual(counts["openpai:hosts:WorkerHost"], 2);
-        assert.strictEqual(counts["command:remote:Command"], 28);
+        assert.strictEqual(counts["command:remote:Command"], 30);
+        assert.strictEqual(counts["command:local:Command"], 3);
+        assert.strictEqual(counts["openpai:kubernetes:PodNetwork"], 1);
         // Kubernetes and PAI: the provider on the new cluster's kubeconfig, then every service.
         assert.strictEqual(counts["pulumi:providers:kubernetes"], 1);
         assert.strictEqual(counts["openpai:pai:HivedScheduler"], 1);
         assert.strictEqual(counts["kubernetes:apps/v1:Deployment"] > 0 && counts["kubernetes:apps/v1:DaemonSet"] > 0, true);
-        assert.strictEqual(counts["random:index/randomPassword:RandomPassword"], 4);
+        // Admin, database, JWT, job SSH seed, log-manager login and JWT, marketplace database.
+        assert.strictEqual(counts["random:index/randomPassword:RandomPassword"], 7);
         assert.ok(result.steps.every(s => s.op === "create"));
         assert.strictEqual(result.config["openpai:sshPrivateKey"], "[secret]");
         assert.ok(!raw.stdout.includes("BEGIN OPENSSH PRIVATE KEY") && !raw.stderr.includes("BEGIN OPENSSH PRIVATE KEY"), "the key leaked");
         const errors = (result.diagnostics ?? []).filter(d => d.severity === "error");
         assert.deepStrictEqual(errors, []);
         assert.doesNotMatch(raw.stderr, /missing|could not find|no resource plugin/i);
+        assert.doesNotMatch(raw.stdout + raw.stderr, /warning: using pulumi-\S+ from \$PATH/, "plugins come from the plugin cache, quietly");
     });
 
     it("refuses bad config with the field path, no stack trace, and nothing planned", () => {

@@ -15,6 +15,8 @@ export interface LabStackOptions {
     checkOnly?: boolean;
     /** Deploy the PAI platform too (the services tier). */
     platform?: boolean;
+    /** Provision the dev box too (default true). */
+    devBox?: boolean;
     /** Extra openpai:cluster settings. */
     cluster?: Record<string, unknown>;
 }
@@ -34,6 +36,9 @@ export function labStackConfig(env: LabEnv, options: LabStackOptions = {}): Reco
         "openpai:cluster": {
             name: "lab", mode: "kubeadm", checkOnly: options.checkOnly ?? false,
             registryMirrors: [`http://${env.registry}`], aptMirror: env.aptRepo, aptProxy: env.aptProxy,
+            // The lab's hosts share the machine's disk: kubelet's percentage thresholds would read
+            // a busy build machine as disk pressure and taint every node.
+            kubeletEvictionHard: { "memory.available": "100Mi", "nodefs.available": "1Gi", "imagefs.available": "1Gi", "nodefs.inodesFree": "1%" },
             ...options.cluster,
         },
         "openpai:ssh": { user: env.sshUser, dialAttempts: 5 },
@@ -44,7 +49,7 @@ export function labStackConfig(env: LabEnv, options: LabStackOptions = {}): Reco
                 ...workers.map(w => ({ hostname: w.name, hostip: w.address, "machine-type": "worker-machine", "pai-worker": true })),
             ],
         },
-        "openpai:devBox": { host: labHosts.devBox.address },
+        ...(options.devBox ?? true ? { "openpai:devBox": { host: labHosts.devBox.address } } : {}),
         "openpai:services": { platform: options.platform ?? false },
     };
 }

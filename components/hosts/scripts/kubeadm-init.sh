@@ -6,6 +6,7 @@
 set -euo pipefail
 : "${K8S_VERSION:?}" "${POD_CIDR:?}" "${SERVICE_CIDR:?}" "${MASTER_IP:?}" "${EXPECTED_HOSTNAME:?}" "${API_ENDPOINT:?}"
 CERT_SANS="${CERT_SANS:-}"
+EVICTION_HARD="${EVICTION_HARD:-}"
 config=/etc/openpai/kubeadm.yaml
 
 recorded="$(node_name_joined)"
@@ -27,6 +28,12 @@ else
   open_files="$(ulimit -Hn)"
   kubelet_extra=""
   [[ "$open_files" != unlimited ]] && ((open_files < 1000000)) && kubelet_extra+="maxOpenFiles: $open_files"$'\n'
+  if [[ -n "$EVICTION_HARD" ]]; then
+    kubelet_extra+="evictionHard:"$'\n'
+    for threshold in $EVICTION_HARD; do
+      kubelet_extra+="  ${threshold%%=*}: \"${threshold#*=}\""$'\n'
+    done
+  fi
   conntrack="{}"
   [[ -w /proc/sys/net/netfilter/nf_conntrack_max ]] || conntrack="{maxPerCore: 0}"
   write_file "$config" 0644 <<CONFIG || true

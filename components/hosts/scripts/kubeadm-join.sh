@@ -15,7 +15,11 @@ fi
 if [[ -n "$recorded" || -f /etc/kubernetes/kubelet.conf ]]; then
   log "this host joined as '${recorded:-?}' or an earlier join did not finish: resetting before joining as $EXPECTED_HOSTNAME"
   run kubeadm reset --force
-  run rm -rf /etc/cni/net.d /etc/openpai/node-name
+  # The directory stays: containerd watches it and would miss the next network config.
+  if [[ -d /etc/cni/net.d ]]; then
+    run find /etc/cni/net.d -mindepth 1 -delete
+  fi
+  run rm -f /etc/openpai/node-name
 fi
 trap 'rm -f "$config"' EXIT
 write_file "$config" 0600 <<CONFIG >/dev/null || true

@@ -12,7 +12,11 @@ if [[ -n "$recorded" && "$recorded" != "$NODE_NAME" ]]; then
 fi
 if [[ -n "$recorded" || -f /etc/kubernetes/kubelet.conf || -f /etc/kubernetes/admin.conf ]]; then
   run kubeadm reset --force
-  run rm -rf /etc/cni/net.d /etc/openpai/kubeadm.yaml /etc/openpai/node-name
+  # The directory stays: containerd watches it and would miss the next network config.
+  if [[ -d /etc/cni/net.d ]]; then
+    run find /etc/cni/net.d -mindepth 1 -delete
+  fi
+  run rm -f /etc/openpai/kubeadm.yaml /etc/openpai/node-name
   if ip link show kube-bridge >/dev/null 2>&1; then
     run ip link delete kube-bridge
   fi

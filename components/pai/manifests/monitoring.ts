@@ -126,6 +126,8 @@ export function monitoringManifests(ctx: PaiContext): K8sObject[] {
                         { name: "HOST_IP", valueFrom: { fieldRef: { fieldPath: "status.hostIP" } } },
                         { name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
                         { name: "LOGGING_LEVEL", value: "INFO" },
+                        // main.py's config_environ() fails without it (src/job-exporter/src/main.py).
+                        { name: "NV_DRIVER", value: "/var/drivers/nvidia/current" },
                         { name: "NVIDIA_VISIBLE_DEVICES", value: "all" },
                         { name: "LAUNCHER_TYPE", value: "k8s" },
                     ],
