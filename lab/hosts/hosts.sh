@@ -208,9 +208,14 @@ lab_host_boot() {
   date +%s >"$dir/booting"
   echo "$rootfs" >"$dir/rootfs"
   echo "$address" >"$dir/address"
-  # Leftovers of a host that died with the machine (processes, cgroups) go first.
+  # Leftovers of a host that died with the machine (processes, cgroups) go first, and the bridge
+  # end of its veth, which the kernel may still be tearing down after a host was killed.
   lab_host_kill "$name"
   lab_host_cgroups_remove "$name"
+  if ip link show "vb-$name" >/dev/null 2>&1; then
+    ip link delete "vb-$name" 2>/dev/null || true
+    lab_changed "removed the leftover veth vb-$name"
+  fi
   lab_host_mount "$name" "$rootfs"
   lab_host_provision "$name" "$address" "$dir/merged" "$dir/upper" "$key.pub"
   lab_dns_add "$name" "$address"

@@ -101,8 +101,8 @@ describe("PAI on a local simulated GPU cluster (real API server, pulumi up)", fu
         const { result, raw } = stack.preview();
         assert.strictEqual(raw.code, 0, raw.stderr);
         assert.deepStrictEqual(changedSteps(result.steps), [
-            "update local-pai-hived-scheduler-default-configmap-hivedscheduler-config",
-            "update local-pai-hived-scheduler-default-statefulset-hivedscheduler-hs",
+            "update openpai-pai-hived-scheduler-default-configmap-hivedscheduler-config",
+            "update openpai-pai-hived-scheduler-default-statefulset-hivedscheduler-hs",
         ]);
         const before = cluster.json(["get", "statefulset", "hivedscheduler-hs"]).spec.template.metadata.annotations[hivedConfigHashAnnotation];
         const r = must(stack.run(["up", "--yes", "--skip-preview"]));

@@ -79,7 +79,7 @@ describe("OpenPAI services running for real on the lab", function () {
         assert.strictEqual(done.jobStatus.exitCode, 0);
         const node = done.taskRoles.main.taskStatuses[0].containerNodeName ?? done.taskRoles.main.taskStatuses[0].containerIp;
         assert.ok(node, "the task ran on a node");
-        const logs = await pai.rest("GET", "/api/v2/jobs/admin~svc-hello/attempts/0/taskRoles/main/taskStatuses/0/logs", { token });
+        const logs = await pai.rest("GET", "/api/v2/jobs/admin~svc-hello/attempts/0/taskRoles/main/taskIndex/0/attempts/0/logs", { token });
         assert.strictEqual(logs.status, 200, JSON.stringify(logs.body));
         const stdout = logs.body.locations.find((l: any) => l.name === "stdout") ?? logs.body.locations[0];
         const text = await (await fetch(new URL(stdout.uri, `http://${labHosts.master.address}`))).text();
