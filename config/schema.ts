@@ -185,6 +185,16 @@ export const servicesSchema = z.strictObject({
     jobExporter: z.boolean().default(true),
     watchdog: z.boolean().default(true),
     marketplace: z.boolean().default(false),
+    /**
+     * Multiplies the CPU request of every PAI container. OpenPAI's requests assume a master
+     * with several spare cores; a small master (a 2-core lab host) needs about 0.25.
+     */
+    cpuRequestScale: z.number().min(0.05).max(1).default(1),
+    /**
+     * database-controller's event watcher stops when the master's disk holding the database is
+     * fuller than this (OpenPAI's cluster-event-watcher-max-disk-usage-percent).
+     */
+    databaseMaxDiskUsagePercent: z.number().int().min(50).max(99).default(80),
 });
 
 export type ClusterConfig = z.infer<typeof clusterSchema>;

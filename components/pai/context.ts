@@ -8,6 +8,9 @@ export type PaiGroup = StackConfig["groups"][number];
 /** Port of HiveD's web service; OpenPAI exposed it as a NodePort on the same number. */
 export const hivedPort = 30096;
 
+/** OpenPAI's cluster.common.data-path: where services keep data on their host. */
+export const paiDataPath = "/datastorage";
+
 /** Images that are not built by OpenPAI, pinned (see docs/compatibility.md for why each one). */
 export const externalImages = {
     frameworkcontroller: "docker.io/frameworkcontroller/frameworkcontroller:v1.0.1",
@@ -22,6 +25,8 @@ export const externalImages = {
     nodeExporter: "docker.io/prom/node-exporter:v1.8.2",
     grafana: "docker.io/grafana/grafana:11.4.0",
     nginx: "docker.io/library/nginx:1.27.3",
+    // Only for chown in init containers, as OpenPAI's manifests used busybox.
+    busybox: "docker.io/library/busybox:1.35.0",
 } as const;
 
 /** Everything the PAI manifests are built from: plain data, no Pulumi resources. */
@@ -61,7 +66,7 @@ export function paiContext(config: StackConfig, hived: HivedConfig): PaiContext 
     const portalHost = config.cluster.portalHost ?? master.hostip;
     const servicesConfiguration = {
         cluster: {
-            common: { "cluster-id": config.cluster.name, "k8s-rbac": "true", "job-history": "true", "data-path": "/datastorage", "qos-switch": "false" },
+            common: { "cluster-id": config.cluster.name, "k8s-rbac": "true", "job-history": "true", "data-path": paiDataPath, "qos-switch": "false" },
             "docker-registry": { namespace: registry.namespace, domain: registry.domain, tag: config.cluster.paiVersion, "secret-name": "pai-secret" },
         },
         "rest-server": { "default-pai-admin-username": config.adminUser },

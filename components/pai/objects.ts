@@ -26,6 +26,36 @@ export interface ContainerSpec {
     [field: string]: unknown;
 }
 
+/**
+ * The objects with every pod template's container CPU requests multiplied by `scale` (at least
+ * 10m each). Memory stays: it is what limits and evictions rest on.
+ */
+export function scaleCpuRequests(objects: K8sObject[], scale: number): K8sObject[] {
+    if (scale === 1) {
+        return objects;
+    }
+    const scaleCpu = (quantity: string): string => {
+        const millis = quantity.endsWith("m") ? Number(quantity.slice(0, -1)) : Number(quantity) * 1000;
+        return `${Math.max(10, Math.round(millis * scale))}m`;
+    };
+    type Container = { resources?: { requests?: { cpu?: string | number } } };
+    type PodSpec = Record<string, Container[] | undefined>;
+    const podSpecOf = (object: K8sObject) => (object.spec as { template?: { spec?: PodSpec } } | undefined)?.template?.spec;
+    return objects.map(object => {
+        if (!podSpecOf(object)) {
+            return object;
+        }
+        const scaled = structuredClone(object);
+        const podSpec = podSpecOf(scaled)!;
+        for (const c of [...(podSpec.containers ?? []), ...(podSpec.initContainers ?? [])]) {
+            if (c.resources?.requests?.cpu !== undefined) {
+                c.resources.requests.cpu = scaleCpu(String(c.resources.requests.cpu));
+            }
+        }
+        return scaled;
+    });
+}
+
 /** Label every PAI object carries, so a cluster's objects can be listed and checked. */
 export const paiLabel = "app.kubernetes.io/part-of";
 export const paiLabelValue = "openpai";

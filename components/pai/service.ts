@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { PaiContext } from "./context";
 import { declareObjects } from "../kubernetes/kube-objects";
-import { K8sObject } from "./objects";
+import { K8sObject, scaleCpuRequests } from "./objects";
 import { clusterConfigurationManifests } from "./manifests/cluster-configuration";
 import { databaseControllerManifests } from "./manifests/database";
 import { devicePluginManifests } from "./manifests/device-plugins";
@@ -54,7 +54,8 @@ export class PaiService extends pulumi.ComponentResource {
         const spec = paiServices[args.service];
         super(`openpai:pai:${spec.type}`, name, {}, opts);
         // FrameworkController puts its own spec on the Framework CRD at every start: it owns the spec.
-        this.resources = declareObjects(this, name, spec.manifests(args.context),
+        const objects = scaleCpuRequests(spec.manifests(args.context), args.context.services.cpuRequestScale);
+        this.resources = declareObjects(this, name, objects,
             object => object.kind === "CustomResourceDefinition" && object.metadata.name === frameworkCrdName ? { ignoreChanges: ["spec"] } : {});
         this.registerOutputs({});
     }

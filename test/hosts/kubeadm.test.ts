@@ -195,7 +195,10 @@ spec:
         for (const [what, secret] of [["a join token", tokens[0]], ["the kubeconfig's client key", kubeconfigKey!], ["the SSH private key", privateKeyLine]] as const) {
             assert.ok(!text.includes(secret), `${what} is in plain text in the state or an up's output`);
         }
-        assert.doesNotMatch(text, /certificate-key|--upload-certs/);
+        // The init passes --skip-certificate-key-print; what must never show is a key itself, and
+        // without --upload-certs kubeadm stores no control-plane certificates in the cluster.
+        assert.doesNotMatch(text, /Using certificate key|--certificate-key\s+[0-9a-f]{64}/);
+        assert.match(kubectl("-n kube-system get secret kubeadm-certs --ignore-not-found -o name"), /^\s*$/, "no uploaded control-plane certificates");
         assert.match(lab.ssh(worker1, "sudo ls /etc/openpai"), /^node-name\s*$/, "the join config with its token was removed");
         assert.match(kubectl("-n kube-system get secrets --field-selector type=bootstrap.kubernetes.io/token -o jsonpath='{range .items[*]}{.data.expiration}{\"\\n\"}{end}'").trim(), /^\S+/, "tokens expire");
     });

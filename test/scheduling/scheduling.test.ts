@@ -2,6 +2,7 @@ import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import * as yaml from "js-yaml";
 import { must, projectRoot } from "../engine/harness";
 import { exampleJob, frameworkName, jobPods, jobReaches, jobStatus } from "../services/jobs";
 import { gpuNodes, PaiLab, waitFor } from "../services/pai-lab";
@@ -67,6 +68,19 @@ describe("HiveD scheduling guarantees, end to end", function () {
     after(async () => {
         process.stdout.write(`\nWhat happened:\n${journal.join("\n")}\n`);
         await pai.down();
+    });
+
+    it("the example jobs ask for whole SKUs, as the portal sizes them (src/webportal/src/app/job-submission/models/job-task-role.js)", async () => {
+        const skus = (await pai.rest("GET", "/api/v2/cluster/sku-types?vc=vc1", { token })).body as Record<string, { gpu: number; cpu: number; memory: number }>;
+        note(`vc1's SKUs: ${JSON.stringify(skus)}`);
+        for (const file of ["gpu-vc1.yaml", "vc1-full.yaml", "prod-vc1.yaml", "oppo.yaml", "gang.yaml", "incremental.yaml"]) {
+            const job = yaml.load(exampleJob(file, file)) as any;
+            for (const [role, spec] of Object.entries<any>(job.extras.hivedScheduler.taskRoles)) {
+                const sku = skus[spec.skuType];
+                assert.deepStrictEqual(job.taskRoles[role].resourcePerInstance,
+                    { gpu: spec.skuNum * sku.gpu, cpu: spec.skuNum * sku.cpu, memoryMB: spec.skuNum * sku.memory }, `${file} ${role}`);
+            }
+        }
     });
 
     it("VC safety: a vc1 job runs on vc1's cells while default is busy, and waits when vc1 is full instead of taking default's", async () => {
@@ -186,7 +200,7 @@ describe("HiveD scheduling guarantees, end to end", function () {
         const doc = fs.readFileSync(path.join(projectRoot, "docs", "operating.md"), "utf8");
         const blocks = [...doc.matchAll(/^```bash\n([\s\S]*?)^```$/gm)].map(m => m[1]);
         assert.ok(blocks.length >= 6, `only ${blocks.length} command blocks`);
-        must(pai.pai.run(["stack", "select", "pai"]));
+        must(pai.engine.pulumi(["stack", "select", "pai"]));
         const r = spawnSync("bash", ["-euo", "pipefail", "-c", blocks.join("\n")], {
             cwd: pai.engine.project, env: pai.engine.env, encoding: "utf8", maxBuffer: 1 << 26,
         });

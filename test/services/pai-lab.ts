@@ -37,7 +37,8 @@ export class PaiLab {
         let started = Date.now();
         this.env = this.lab.up();
         await this.lab.start([labHosts.master, ...labHosts.workers]);
-        this.engine = new Engine({ dir: projectRoot, entries: projectEntries });
+        // examples/: the operating guide submits the example jobs from the project directory.
+        this.engine = new Engine({ dir: projectRoot, entries: [...projectEntries, "examples"] });
         this.cluster = this.engine.stack("cluster", labStackConfig(this.env, { devBox: false }), { "openpai:sshPrivateKey": this.lab.privateKey() });
         must(this.cluster.run(["up", "--yes", "--skip-preview"]));
         this.timings.cluster_up = Date.now() - started;
@@ -71,7 +72,9 @@ export class PaiLab {
             "openpai:virtualClusters": options.virtualClusters ?? { vc1: { "gpu-machine": 2 } },
             ...(options.groups ? { "openpai:groups": options.groups } : {}),
             // Grafana cannot be rebuilt here (lab/pai-images/README.md): everything else runs.
-            "openpai:services": { grafana: false },
+            // The lab master has 2 cores: OpenPAI's CPU requests add up to about 2.5 of them. Its
+            // disk is this machine's, which may be fuller than OpenPAI's 80% safety margin.
+            "openpai:services": { grafana: false, cpuRequestScale: 0.25, databaseMaxDiskUsagePercent: 99 },
         };
     }
 
@@ -81,7 +84,10 @@ export class PaiLab {
         const stages = fs.readdirSync(path.join(bin, "..", "kwok-stages")).map(f => path.join(bin, "..", "kwok-stages", f)).join(",");
         const log = fs.openSync(path.join(this.engine.dir, "kwok.log"), "a");
         this.kwok = spawn(path.join(bin, "kwok"), ["--kubeconfig", this.kubeconfig,
-            "--manage-nodes-with-annotation-selector", "kwok.x-k8s.io/node=fake", "--cidr", "10.250.0.0/16", "--config", stages],
+            "--manage-nodes-with-annotation-selector", "kwok.x-k8s.io/node=fake", "--cidr", "10.250.0.0/16", "--config", stages,
+            // Leases, renewed well inside the real controller-manager's 50 s grace period: the
+            // lease stage's status heartbeat comes only every 10 minutes.
+            "--node-lease-duration-seconds", "40"],
         { stdio: ["ignore", log, log], detached: true });
     }
 

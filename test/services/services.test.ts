@@ -1,5 +1,4 @@
 import * as assert from "assert";
-import { spawnSync } from "child_process";
 import { must } from "../engine/harness";
 import { labHosts } from "../hosts/lab-stack";
 import { exampleJob, frameworkName, jobPods, jobReaches } from "./jobs";
@@ -76,9 +75,11 @@ describe("OpenPAI services running for real on the lab", function () {
         assert.strictEqual(submit.status, 202, JSON.stringify(submit.body));
         const done = await jobReaches(pai, token, "admin", "svc-hello", ["SUCCEEDED", "FAILED"], 10 * 60 * 1000);
         assert.strictEqual(done.jobStatus.state, "SUCCEEDED", JSON.stringify(done.jobStatus));
-        assert.strictEqual(done.jobStatus.exitCode, 0);
-        const node = done.taskRoles.main.taskStatuses[0].containerNodeName ?? done.taskRoles.main.taskStatuses[0].containerIp;
-        assert.ok(node, "the task ran on a node");
+        // src/rest-server/src/models/v2/job/k8s.js: the attempt's and each task's exit code.
+        assert.strictEqual(done.jobStatus.appExitCode, 0);
+        const task = done.taskRoles.main.taskStatuses[0];
+        assert.strictEqual(task.containerExitCode, 0);
+        assert.ok(labHosts.workers.some(w => w.name === task.containerNodeName), `ran on ${task.containerNodeName}, not a real worker`);
         const logs = await pai.rest("GET", "/api/v2/jobs/admin~svc-hello/attempts/0/taskRoles/main/taskIndex/0/attempts/0/logs", { token });
         assert.strictEqual(logs.status, 200, JSON.stringify(logs.body));
         const stdout = logs.body.locations.find((l: any) => l.name === "stdout") ?? logs.body.locations[0];
@@ -87,11 +88,12 @@ describe("OpenPAI services running for real on the lab", function () {
     });
 
     it("the database holds the jobs, and they survive a rest-server restart", async () => {
-        const password = pai.kubectl(["get", "secret", "pai-database", "-n", "default", "-o", "jsonpath={.data.password}"]);
-        const psql = spawnSync("psql", ["-h", labHosts.master.address, "-U", "root", "-d", "openpai", "-Atc", "SELECT name FROM framework_history UNION SELECT name FROM framework"],
-            { env: { ...process.env, PGPASSWORD: Buffer.from(password, "base64").toString() }, encoding: "utf8" });
-        const rows = `${psql.stdout}${psql.stderr}`;
-        assert.ok(rows.includes(frameworkName("admin", "svc-hello")) || rows.includes("svc-hello"), `not in the database: ${rows}`);
+        // psql inside the database pod: the host needs no PostgreSQL client. Table and columns of
+        // src/database-controller/sdk/index.js (Sequelize pluralizes "framework").
+        const rows = pai.kubectl(["exec", "-n", "default", "daemonset/postgresql", "--", "psql", "-U", "root", "-d", "openpai", "-Atc",
+            `SELECT "jobName", state, "appExitCode" FROM frameworks WHERE "userName" = 'admin' ORDER BY "jobName"`]);
+        assert.match(rows, /^svc-hello\|SUCCEEDED\|0$/m, `the database's frameworks:\n${rows}`);
+        assert.match(rows, /^svc-gpu\|RUNNING\|$/m, `the database's frameworks:\n${rows}`);
         pai.kubectl(["delete", "pod", "-n", "default", "-l", "app=rest-server", "--wait=true"]);
         pai.kubectl(["rollout", "status", "daemonset/rest-server", "-n", "default", "--timeout=300s"]);
         await waitFor("rest-server back", async () => (await pai.rest("GET", "/api/v2/info")).status === 200 || undefined);
@@ -103,18 +105,21 @@ describe("OpenPAI services running for real on the lab", function () {
         // vc1 has 2 nodes (16 GPUs), one taken by svc-gpu: a 2-node job waits.
         const big = exampleJob("gpu-vc1.yaml", "svc-big", job => {
             job.taskRoles.train.instances = 2;
-            job.taskRoles.train.resourcePerInstance = { gpu: 8, cpu: 8, memoryMB: 16384 };
+            job.taskRoles.train.resourcePerInstance = { gpu: 8, cpu: 56, memoryMB: 522672 };
         });
         assert.strictEqual((await pai.rest("POST", "/api/v2/jobs", { token, yaml: big })).status, 202);
         await new Promise(resolve => setTimeout(resolve, 20000));
         assert.strictEqual((await jobReaches(pai, token, "admin", "svc-big", ["WAITING"])).jobStatus.state, "WAITING");
-        const hivedPod = () => pai.json<{ items: any[] }>(["get", "pods", "-n", "default", "-l", "app=hivedscheduler-hs"]).items[0].metadata.uid;
-        const before = hivedPod();
+        const before = pai.json<{ items: any[] }>(["get", "pods", "-n", "default", "-l", "app=hivedscheduler-hs"]).items[0].metadata.uid;
         pai.pai.writeConfig({ "openpai:virtualClusters": { vc1: { "gpu-machine": 4 } } });
         const preview = must(pai.pai.run(["preview", "--diff"]));
         assert.match(preview.stdout, /hivedscheduler-config/);
         must(pai.pai.run(["up", "--yes", "--skip-preview"]));
-        assert.notStrictEqual(hivedPod(), before, "HiveD rolled");
+        // The StatefulSet controller replaces the pod; an up may return before it has.
+        await waitFor("HiveD to roll", () => {
+            const pods = pai.json<{ items: any[] }>(["get", "pods", "-n", "default", "-l", "app=hivedscheduler-hs"]).items;
+            return pods.length === 1 && pods[0].metadata.uid !== before && pods[0].status.containerStatuses?.[0]?.ready;
+        });
         const running = await jobReaches(pai, token, "admin", "svc-big", ["RUNNING"]);
         assert.strictEqual(running.jobStatus.state, "RUNNING");
     });

@@ -5,7 +5,7 @@ import { paiContext } from "../../components/pai/context";
 import { hivedConfigHashAnnotation, schedulerConfig } from "../../components/pai/manifests/hivedscheduler";
 import { pylonConfig } from "../../components/pai/manifests/pylon";
 import { paiServices } from "../../components/pai/service";
-import { K8sObject } from "../../components/pai/objects";
+import { K8sObject, scaleCpuRequests } from "../../components/pai/objects";
 import { layout, rawStack } from "./helpers";
 
 function contextFor(values: Record<string, unknown>) {
@@ -122,5 +122,31 @@ describe("PAI service manifests", () => {
         assert.match(conf, /location \/grafana\//);
         assert.match(conf, /location \/ \{ proxy_pass http:\/\/10.0.0.10:9286\/;/);
         assert.doesNotMatch(pylonConfig(contextFor({ services: { grafana: false } })), /grafana/);
+    });
+});
+
+describe("services.cpuRequestScale", () => {
+    const masterCpuMillis = (objects: K8sObject[]) => podSpecs(objects)
+        .filter(p => p.spec.nodeSelector?.["pai-master"] === "true" || !p.spec.nodeSelector)
+        .flatMap(p => p.spec.containers)
+        .reduce((sum: number, c: any) => sum + (String(c.resources.requests.cpu).endsWith("m")
+            ? Number(String(c.resources.requests.cpu).slice(0, -1)) : Number(c.resources.requests.cpu) * 1000), 0);
+
+    it("multiplies every container's CPU request, at least 10m, and leaves memory", () => {
+        const objects = allObjects();
+        const scaled = scaleCpuRequests(objects, 0.25);
+        const pairs = podSpecs(objects).flatMap(p => p.spec.containers.map((c: any) => [p.owner, c]))
+            .map(([owner, c], i) => [owner, c, podSpecs(scaled).flatMap(p => p.spec.containers)[i]]);
+        for (const [owner, before, after] of pairs) {
+            const millis = (q: string) => q.endsWith("m") ? Number(q.slice(0, -1)) : Number(q) * 1000;
+            assert.strictEqual(millis(after.resources.requests.cpu), Math.max(10, Math.round(millis(before.resources.requests.cpu) * 0.25)), `${owner}/${before.name}`);
+            assert.deepStrictEqual(after.resources.requests.memory, before.resources.requests.memory);
+        }
+        assert.ok(masterCpuMillis(scaled) < masterCpuMillis(objects) / 3);
+        assert.strictEqual(scaleCpuRequests(objects, 1), objects, "1 leaves the objects as built");
+    });
+
+    it("is validated with the field named", () => {
+        assert.throws(() => contextFor({ services: { cpuRequestScale: 0 } }), /services\.cpuRequestScale/);
     });
 });

@@ -193,6 +193,23 @@ describe("PAI manifests against the upstream images and code", () => {
         assert.ok(am.args.includes("--web.route-prefix=alert-manager"));
     });
 
+    it("prometheus keeps its metrics on the master, chowned to the user it runs as (src/prometheus/deploy/prometheus-deployment.yaml.template)", () => {
+        const deployment = find(all, "Deployment", "prometheus");
+        const prometheus = containerNamed(deployment, "prometheus");
+        assert.ok(prometheus.args.includes("--storage.tsdb.path=/prometheus-data"), "an explicit path: images differ in their default");
+        const volume = podSpec(deployment).volumes.find((v: any) => v.name === "data");
+        assert.strictEqual(volume.hostPath.path, "/datastorage/prometheus/data", "cluster.common.data-path/prometheus/data");
+        const chown = containerNamed(deployment, "chown-data");
+        assert.deepStrictEqual(chown.command, ["chown", "-R", "65534:65534", "/prometheus-data"], "prom/prometheus runs as nobody (65534)");
+    });
+
+    it("database-controller's event watcher exits above the disk usage the stack sets (src/database-controller/src/watcher/cluster-event/index.js)", () => {
+        const watcher = (values: Record<string, unknown>) =>
+            envOf(containerNamed(find(objects(values), "StatefulSet", "database-controller"), "cluster-event-watcher"));
+        assert.strictEqual(watcher({}).MAX_DISK_USAGE_PERCENT, "80", "OpenPAI's default");
+        assert.strictEqual(watcher({ services: { databaseMaxDiskUsagePercent: 95 } }).MAX_DISK_USAGE_PERCENT, "95");
+    });
+
     it("M4 grafana: Prometheus as its data source", () => {
         const ds = yaml.load(find(all, "ConfigMap", "grafana-datasources").data["prometheus.yaml"]) as any;
         assert.strictEqual(ds.datasources[0].type, "prometheus");

@@ -69,7 +69,7 @@ export function databaseControllerManifests(ctx: PaiContext): K8sObject[] {
                             { name: "WATCH_TIMEOUT_SECONDS", value: "86400" },
                             // It exits when the database's disk is missing or fuller than this.
                             { name: "DISK_PATH", value: watchedDisk },
-                            { name: "MAX_DISK_USAGE_PERCENT", value: "80" },
+                            { name: "MAX_DISK_USAGE_PERCENT", value: String(ctx.services.databaseMaxDiskUsagePercent) },
                         ]),
                         volumeMounts: [{ name: "database-disk", mountPath: watchedDisk, readOnly: true }],
                     },

@@ -1,6 +1,6 @@
 import * as yaml from "js-yaml";
 import { workerDaemons } from "../../../config";
-import { externalImages, PaiContext } from "../context";
+import { externalImages, PaiContext, paiDataPath } from "../context";
 import { clusterRoleFor, configMap, container, daemonRequests, daemonSet, deployment, hostPathVolume, httpProbe, K8sObject, onMaster, serviceAccount } from "../objects";
 
 export const prometheusPort = 9091;
@@ -32,16 +32,25 @@ export function monitoringManifests(ctx: PaiContext): K8sObject[] {
                 name: "prometheus", namespace: ctx.namespace,
                 podSpec: {
                     ...onMaster, hostNetwork: true, priorityClassName: "pai-daemon-priority",
+                    // The metrics live on the master's disk, owned by the user prometheus runs as
+                    // (src/prometheus/deploy/prometheus-deployment.yaml.template: the same chown).
+                    initContainers: [container({
+                        name: "chown-data", image: externalImages.busybox, requests: { cpu: "10m", memory: "16Mi" },
+                        securityContext: { runAsUser: 0 },
+                        command: ["chown", "-R", "65534:65534", "/prometheus-data"],
+                        volumeMounts: [{ name: "data", mountPath: "/prometheus-data" }],
+                    })],
                     containers: [container({
                         name: "prometheus", image: externalImages.prometheus,
                         requests: { cpu: "250m", memory: "1Gi" }, limits: { cpu: "2", memory: "4Gi" },
                         args: ["--config.file=/etc/prometheus/prometheus.yml", `--web.listen-address=:${prometheusPort}`,
-                            "--web.external-url=/prometheus/", "--storage.tsdb.retention.time=31d"],
+                            "--web.external-url=/prometheus/", "--storage.tsdb.path=/prometheus-data", "--storage.tsdb.retention.time=31d"],
                         readinessProbe: httpProbe("/prometheus/-/ready", prometheusPort),
                         ports: [{ containerPort: prometheusPort, hostPort: prometheusPort }],
-                        volumeMounts: [{ name: "config", mountPath: "/etc/prometheus" }],
+                        volumeMounts: [{ name: "config", mountPath: "/etc/prometheus" }, { name: "data", mountPath: "/prometheus-data" }],
                     })],
-                    volumes: [{ name: "config", configMap: { name: "prometheus-config" } }],
+                    volumes: [{ name: "config", configMap: { name: "prometheus-config" } },
+                        hostPathVolume("data", `${paiDataPath}/prometheus/data`, "DirectoryOrCreate")],
                 },
             }),
         );

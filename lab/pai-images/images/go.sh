@@ -4,6 +4,27 @@
 # embeds), OpenPAI's watchdog, the generic device plugin for /dev/fuse.
 # Each recipe returns 0 (built or cached), 2 (its source is not to be had: skipped), else failed.
 
+# pai_go_image_key SOURCE_KEY TREE: the cache key of a Go service image built from SOURCE_KEY
+# on the Debian TREE.
+pai_go_image_key() {
+  oci_key "$1" "$(go_version_string)" "tree $(basename "$2")" "${BASH_SOURCE[0]}" "$pai_images_dir/lib/go.sh" "${pai_common_inputs[@]}"
+}
+
+# pai_alpine_bash_image REF KEY TREE DIR INSTALL: starts the layout upstream's alpine+bash Go
+# images share: bash and coreutils, the accounts, /bin/sh (busybox there: `kubectl exec` and
+# shell-form commands) as bash, DIR's files, INSTALL_DIR and WORKDIR INSTALL. The caller adds
+# the rest (entrypoint, CA bundle) and commits.
+pai_alpine_bash_image() {
+  local ref="$1" key="$2" tree="$3" dir="$4" install="$5"
+  oci_begin "$ref" "$key"
+  oci_add_packages "$tree" bash coreutils
+  pai_add_accounts
+  pai_links_layer /usr/bin/sh=bash
+  oci_add_dir "$dir"
+  oci_env "$pai_default_path" "INSTALL_DIR=$install"
+  oci_workdir "$install"
+}
+
 # hivedscheduler/build/hivedscheduler/Dockerfile: go-build.sh in a GOPATH layout, then on
 # alpine+bash: /opt/hivedscheduler/hivedscheduler/{hivedscheduler,start.sh,hivedscheduler.yaml},
 # WORKDIR there, ENTRYPOINT ["./start.sh"].
@@ -11,8 +32,7 @@ pai_image_hivedscheduler() {
   local ref=docker.io/hivedscheduler/hivedscheduler:v0.3.4 source_key tree key work project install=/opt/hivedscheduler/hivedscheduler
   source_key="$(upstream_key hivedscheduler)" || return 2
   tree="$(pai_tree small)"
-  key="$(oci_key "$source_key" "$(go_version_string)" "tree $(basename "$tree")" \
-    "${BASH_SOURCE[0]}" "$pai_images_dir/lib/go.sh" "${pai_common_inputs[@]}")"
+  key="$(pai_go_image_key "$source_key" "$tree")"
   pai_remember "$ref"
   oci_cached "$ref" "$key" && return 0
   work="$(pai_work hivedscheduler)"
@@ -24,14 +44,7 @@ pai_image_hivedscheduler() {
     || { tail -20 "$work/build.log" >&2; return 1; }
   mkdir -p "$work/image$install"
   cp -a "$project/dist/hivedscheduler/." "$work/image$install/"
-  oci_begin "$ref" "$key"
-  oci_add_packages "$tree" bash coreutils
-  pai_add_accounts
-  # alpine's /bin/sh (busybox) is there for `kubectl exec` and shell-form commands: bash here.
-  pai_links_layer /usr/bin/sh=bash
-  oci_add_dir "$work/image"
-  oci_env "$pai_default_path" "INSTALL_DIR=$install"
-  oci_workdir "$install"
+  pai_alpine_bash_image "$ref" "$key" "$tree" "$work/image" "$install"
   oci_entrypoint ./start.sh
   oci_commit >/dev/null
   rm -rf "$work"
@@ -44,8 +57,7 @@ pai_image_frameworkcontroller() {
   local ref=docker.io/frameworkcontroller/frameworkcontroller:v1.0.1 source_key tree key work install=/opt/frameworkcontroller/frameworkcontroller
   source_key="$(upstream_key frameworkcontroller)" || return 2
   tree="$(pai_tree small)"
-  key="$(oci_key "$source_key" "$(go_version_string)" "tree $(basename "$tree")" \
-    "${BASH_SOURCE[0]}" "$pai_images_dir/lib/go.sh" "${pai_common_inputs[@]}")"
+  key="$(pai_go_image_key "$source_key" "$tree")"
   pai_remember "$ref"
   oci_cached "$ref" "$key" && return 0
   work="$(pai_work frameworkcontroller)"
@@ -54,14 +66,7 @@ pai_image_frameworkcontroller() {
     || { tail -20 "$work/build.log" >&2; return 1; }
   mkdir -p "$work/image$install"
   cp -a "$work/src/dist/frameworkcontroller/." "$work/image$install/"
-  oci_begin "$ref" "$key"
-  oci_add_packages "$tree" bash coreutils
-  pai_add_accounts
-  # alpine's /bin/sh (busybox) is there for `kubectl exec` and shell-form commands: bash here.
-  pai_links_layer /usr/bin/sh=bash
-  oci_add_dir "$work/image"
-  oci_env "$pai_default_path" "INSTALL_DIR=$install"
-  oci_workdir "$install"
+  pai_alpine_bash_image "$ref" "$key" "$tree" "$work/image" "$install"
   oci_entrypoint ./start.sh
   oci_commit >/dev/null
   rm -rf "$work"
@@ -95,8 +100,7 @@ pai_image_watchdog() {
   ref="$(pai_ref watchdog)"
   source_key="$(upstream_key pai)" || return 2
   tree="$(pai_tree small)"
-  key="$(oci_key "$source_key" "$(go_version_string)" "tree $(basename "$tree")" \
-    "${BASH_SOURCE[0]}" "$pai_images_dir/lib/go.sh" "${pai_common_inputs[@]}")"
+  key="$(pai_go_image_key "$source_key" "$tree")"
   pai_remember "$ref"
   oci_cached "$ref" "$key" && return 0
   work="$(pai_work watchdog)"
@@ -105,15 +109,8 @@ pai_image_watchdog() {
     || { tail -20 "$work/build.log" >&2; return 1; }
   mkdir -p "$work/image$install"
   cp -a "$work/pai/src/watchdog/src/dist/watchdog/." "$work/image$install/"
-  oci_begin "$ref" "$key"
-  oci_add_packages "$tree" bash coreutils
-  pai_add_accounts
-  # alpine's /bin/sh (busybox) is there for `kubectl exec` and shell-form commands: bash here.
-  pai_links_layer /usr/bin/sh=bash
+  pai_alpine_bash_image "$ref" "$key" "$tree" "$work/image" "$install"
   pai_add_ca_bundle "$tree"
-  oci_add_dir "$work/image"
-  oci_env "$pai_default_path" "INSTALL_DIR=$install"
-  oci_workdir "$install"
   oci_commit >/dev/null
   rm -rf "$work"
 }

@@ -44,18 +44,29 @@ pai_node_image() {
   oci_entrypoint docker-entrypoint.sh
 }
 
+# pai_node_recipe_key NAME RELEASE [KEY...]: sets the caller's ref, runtime and key (it declares
+# them local) for OpenPAI's Node service NAME on Node RELEASE (DUBNIUM or CARBON: the versions
+# file's NODE_/NPM_/YARN_<RELEASE>_VERSION), KEYs joining the cache key; returns 2 when OpenPAI's
+# source is not to be had.
+pai_node_recipe_key() {
+  local name="$1" release="$2" source_key tree
+  shift 2
+  local node_version="NODE_${release}_VERSION" npm_version="NPM_${release}_VERSION" yarn_version="YARN_${release}_VERSION"
+  ref="$(pai_ref "$name")"
+  source_key="$(upstream_key pai)" || return 2
+  tree="$(pai_tree node)"
+  runtime="$(node_runtime "${!node_version}" "${!npm_version}" "${!yarn_version}")"
+  key="$(oci_key "$source_key" "$@" "tree $(basename "$tree")" "$(basename "$runtime")" "$NODE_GYP_VERSION" \
+    "${BASH_SOURCE[0]}" "$pai_images_dir/lib/node.sh" "${pai_common_inputs[@]}" "$pai_images_dir/files/node")"
+  pai_remember "$ref"
+}
+
 # src/rest-server/build: build-pre.sh copies version/ and database-controller/sdk (as
 # openpaidbsdk) in; rest-server.common.dockerfile: FROM node:dubnium, WORKDIR /usr/src/app,
 # NODE_ENV=production SERVER_PORT=8080, COPY . ., yarn version, yarn install, CMD npm start.
 pai_image_rest_server() {
-  local ref source_key tree runtime key work app
-  ref="$(pai_ref rest-server)"
-  source_key="$(upstream_key pai)" || return 2
-  tree="$(pai_tree node)"
-  runtime="$(node_runtime "$NODE_DUBNIUM_VERSION" "$NPM_DUBNIUM_VERSION" "$YARN_DUBNIUM_VERSION")"
-  key="$(oci_key "$source_key" "tree $(basename "$tree")" "$(basename "$runtime")" "$NODE_GYP_VERSION" "${BASH_SOURCE[0]}" \
-    "$pai_images_dir/lib/node.sh" "${pai_common_inputs[@]}" "$pai_images_dir/files/node")"
-  pai_remember "$ref"
+  local ref runtime key work app
+  pai_node_recipe_key rest-server DUBNIUM || return
   oci_cached "$ref" "$key" && return 0
   work="$(pai_work rest-server)"
   upstream_copy pai "$work/pai"
@@ -84,14 +95,8 @@ pai_image_rest_server() {
 # WORKDIR src, yarn install (dev dependencies too: no NODE_ENV), npm install json -g, json -I sets
 # paiVersion and paiCommitVersion in package.json, CMD sleep infinity.
 pai_image_database_controller() {
-  local ref source_key tree runtime key work root
-  ref="$(pai_ref database-controller)"
-  source_key="$(upstream_key pai)" || return 2
-  tree="$(pai_tree node)"
-  runtime="$(node_runtime "$NODE_CARBON_VERSION" "$NPM_CARBON_VERSION" "$YARN_CARBON_VERSION")"
-  key="$(oci_key "$source_key" "tree $(basename "$tree")" "$(basename "$runtime")" "$NODE_GYP_VERSION" "${BASH_SOURCE[0]}" \
-    "$pai_images_dir/lib/node.sh" "${pai_common_inputs[@]}" "$pai_images_dir/files/node")"
-  pai_remember "$ref"
+  local ref runtime key work root
+  pai_node_recipe_key database-controller CARBON || return
   oci_cached "$ref" "$key" && return 0
   work="$(pai_work database-controller)"
   upstream_copy pai "$work/pai"
@@ -120,14 +125,8 @@ pai_image_database_controller() {
 # src/alert-manager/build/alert-handler.common.dockerfile: FROM node:dubnium, WORKDIR
 # /usr/src/app, NODE_ENV=production, COPY src/alert-handler, yarn install, ENTRYPOINT npm start.
 pai_image_alert_handler() {
-  local ref source_key tree runtime key work app
-  ref="$(pai_ref alert-handler)"
-  source_key="$(upstream_key pai)" || return 2
-  tree="$(pai_tree node)"
-  runtime="$(node_runtime "$NODE_DUBNIUM_VERSION" "$NPM_DUBNIUM_VERSION" "$YARN_DUBNIUM_VERSION")"
-  key="$(oci_key "$source_key" "tree $(basename "$tree")" "$(basename "$runtime")" "$NODE_GYP_VERSION" "${BASH_SOURCE[0]}" \
-    "$pai_images_dir/lib/node.sh" "${pai_common_inputs[@]}" "$pai_images_dir/files/node")"
-  pai_remember "$ref"
+  local ref runtime key work app
+  pai_node_recipe_key alert-handler DUBNIUM || return
   oci_cached "$ref" "$key" && return 0
   work="$(pai_work alert-handler)"
   upstream_copy pai "$work/pai"
@@ -181,15 +180,9 @@ pai_node_sass_binding() {
 # CMD npm start. Its yarn.lock fetches morris.js from a GitHub commit: yarn finds that tarball in
 # an offline mirror made from the morris.js source (yarn looks in the mirror before the network).
 pai_image_webportal() {
-  local ref source_key morris_key tree runtime key work app sass_version binding abi morris_url
-  ref="$(pai_ref webportal)"
-  source_key="$(upstream_key pai)" || return 2
+  local ref morris_key runtime key work app sass_version binding abi morris_url
   morris_key="$(upstream_key morris.js)" || return 2
-  tree="$(pai_tree node)"
-  runtime="$(node_runtime "$NODE_CARBON_VERSION" "$NPM_CARBON_VERSION" "$YARN_CARBON_VERSION")"
-  key="$(oci_key "$source_key" "$morris_key" "tree $(basename "$tree")" "$(basename "$runtime")" "$NODE_GYP_VERSION" \
-    "${BASH_SOURCE[0]}" "$pai_images_dir/lib/node.sh" "${pai_common_inputs[@]}" "$pai_images_dir/files/node")"
-  pai_remember "$ref"
+  pai_node_recipe_key webportal CARBON "$morris_key" || return
   oci_cached "$ref" "$key" && return 0
   work="$(pai_work webportal)"
   upstream_copy pai "$work/pai"

@@ -12,13 +12,13 @@ python_minor() { basename "$(readlink -f "$1/usr/bin/python3")" | sed 's/^python
 # exithandler (go/, Go) and multilog (daemontools), /opt/package_cache, curl and git, chmod -R +x,
 # CMD sh -c "set -o pipefail && ... /kube-runtime/src/init | tee -a ${LOG_DIR}/init.log".
 pai_image_openpai_runtime() {
-  local ref source_key fc_key tree barrier key work app
+  local ref source_key tree barrier key work app
   ref="$(pai_ref openpai-runtime)"
   source_key="$(upstream_key openpai-runtime)" || return 2
-  fc_key="$(upstream_key frameworkcontroller)" || return 2
   tree="$(pai_tree python)"
-  barrier="$(pai_frameworkbarrier_dist)"
-  key="$(oci_key "$source_key" "$fc_key" "$(go_version_string)" "tree $(basename "$tree")" "${BASH_SOURCE[0]}" \
+  barrier="$(pai_frameworkbarrier_dist)" || return
+  # The barrier's folder is named by its own cache key (FC's source, Go, its recipe).
+  key="$(oci_key "$source_key" "$(basename "$barrier")" "$(go_version_string)" "tree $(basename "$tree")" "${BASH_SOURCE[0]}" \
     "$pai_images_dir/lib/go.sh" "${pai_common_inputs[@]}")"
   pai_remember "$ref"
   oci_cached "$ref" "$key" && return 0
