@@ -26,6 +26,7 @@ describe("kubeadm mode on real systemd hosts (the local lab)", function () {
     let engine: Engine;
     let stack: Stack;
     const timings: Record<string, number> = {};
+    const memoryMiB: Record<string, number> = {};
     const outputs: string[] = [];
 
     const up = (extra: string[] = []) => {
@@ -52,6 +53,9 @@ describe("kubeadm mode on real systemd hosts (the local lab)", function () {
         for (const [name, ms] of Object.entries(timings)) {
             process.stdout.write(`${JSON.stringify({ name, value: Math.round(ms / 100) / 10, unit: "s" })}\n`);
         }
+        for (const [host, mib] of Object.entries(memoryMiB)) {
+            process.stdout.write(`${JSON.stringify({ name: `memory_${host}`, value: mib, unit: "MiB" })}\n`);
+        }
         try {
             lab.down();
         } finally {
@@ -72,10 +76,7 @@ describe("kubeadm mode on real systemd hosts (the local lab)", function () {
             assert.strictEqual(kubectl(`get node ${w.name} -o jsonpath='{.metadata.labels.pai-worker}'`).trim(), "true");
             assert.strictEqual(kubectl(`get node ${w.name} -o jsonpath='{.status.addresses[?(@.type=="InternalIP")].address}'`).trim(), w.address, "kubelet node-ip is the layout's hostip");
         }
-        const memory = lab.memory();
-        for (const [host, mib] of Object.entries(memory)) {
-            timings[`memory_mib_${host}`] = mib * 1000;
-        }
+        Object.assign(memoryMiB, lab.memory());
     });
 
     it("pods reach each other across nodes and on the master; CoreDNS resolves a Service", () => {
