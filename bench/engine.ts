@@ -23,14 +23,14 @@ export function previewFigures(workerCounts: number[]): Figure[] {
     toolchainBin();
     const engine = new Engine();
     const figures: Figure[] = [];
-    const samples: { workers: number; seconds: number; resources: number }[] = [];
+    const samples: { workers: number; seconds: number; resources: number; peakMiB?: number }[] = [];
     try {
         const key = testPrivateKey(engine.dir);
         for (const workers of workerCounts) {
             const stack = engine.stack(`bench-${workers}`, configWithWorkers(workers), { "openpai:sshPrivateKey": key });
             const run = timed(engine, ["preview", "--json", "--stack", stack.name]);
             const resources = (JSON.parse(run.stdout).steps as unknown[]).length;
-            samples.push({ workers, seconds: run.seconds, resources });
+            samples.push({ workers, seconds: run.seconds, resources, peakMiB: run.peakMiB });
             figures.push({ name: `preview_${workers}_workers_seconds`, value: round(run.seconds), unit: "s" });
             if (run.peakMiB !== undefined) {
                 figures.push({ name: `preview_${workers}_workers_peak_memory`, value: round(run.peakMiB), unit: "MiB" });
@@ -40,6 +40,14 @@ export function previewFigures(workerCounts: number[]): Figure[] {
         const [small, large] = [samples[0], samples[samples.length - 1]];
         if (large.resources > small.resources) {
             figures.push({ name: "preview_per_resource_overhead", value: round((large.seconds - small.seconds) * 1000 / (large.resources - small.resources)), unit: "ms/resource" });
+            if (large.peakMiB !== undefined && small.peakMiB !== undefined) {
+                figures.push({ name: "preview_memory_per_resource", value: round((large.peakMiB - small.peakMiB) * 1024 / (large.resources - small.resources)), unit: "KiB/resource" });
+            }
+        }
+        // Linear growth gives 10: above it, something costs more per resource as the stack grows.
+        const [hundred, thousand] = [100, 1000].map(n => samples.find(sample => sample.workers === n));
+        if (hundred && thousand) {
+            figures.push({ name: "preview_1000_to_100_workers_time_ratio", value: round(thousand.seconds / hundred.seconds), unit: "x" });
         }
     } finally {
         engine.cleanup();
