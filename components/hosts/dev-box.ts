@@ -1,6 +1,6 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { HostCommonArgs, prepareStep, StepChain } from "./host-steps";
+import { HostCommonArgs, kubePackagesStep, prepareStep, StepChain } from "./host-steps";
 import { HostConnection } from "./step";
 
 export interface DevBoxArgs extends HostCommonArgs {
@@ -21,9 +21,7 @@ export class DevBox extends pulumi.ComponentResource {
         super("openpai:hosts:DevBox", name, {}, opts);
         const chain = new StepChain(name, this, args.connection, args.checkOnly);
         prepareStep(chain, args);
-        chain.add("kube-packages", { step: "kube-packages", settings: {
-            K8S_VERSION: args.kubernetesVersion, KUBE_PACKAGES: "kubectl", ...(args.aptMirror ? { APT_MIRROR: args.aptMirror } : {}),
-        } });
+        kubePackagesStep(chain, args, "kubectl");
         chain.add("devbox", { step: "devbox", asUser: true, settings: { KUBECONFIG_CONTENT: pulumi.secret(args.kubeconfig) } });
         this.steps = chain.steps;
         this.registerOutputs({});

@@ -59,11 +59,17 @@ export function baseSteps(chain: StepChain, machine: Machine, sku: MachineSku, c
     chain.add("kernel", { step: "kernel" });
 }
 
+/** The kube-packages step: the cluster's release of `packages` (the script's default: kubelet, kubeadm, kubectl). */
+export function kubePackagesStep(chain: StepChain, common: HostCommonArgs, packages?: string): void {
+    chain.add("kube-packages", { step: "kube-packages", settings: {
+        K8S_VERSION: common.kubernetesVersion, ...(packages ? { KUBE_PACKAGES: packages } : {}),
+        ...(common.aptMirror ? { APT_MIRROR: common.aptMirror } : {}),
+    } });
+}
+
 /** kube-packages, then containerd (which asks kubeadm for its pause image). */
 export function runtimeSteps(chain: StepChain, common: HostCommonArgs): void {
-    chain.add("kube-packages", { step: "kube-packages", settings: {
-        K8S_VERSION: common.kubernetesVersion, ...(common.aptMirror ? { APT_MIRROR: common.aptMirror } : {}),
-    } });
+    kubePackagesStep(chain, common);
     chain.add("containerd", { step: "containerd", settings: {
         K8S_VERSION: common.kubernetesVersion, REGISTRY_MIRRORS: common.registryMirrors.join(" "),
     } });
