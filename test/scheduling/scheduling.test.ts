@@ -6,6 +6,7 @@ import * as yaml from "js-yaml";
 import { must, projectRoot } from "../engine/harness";
 import { exampleJob, frameworkName, jobPods, jobReaches, jobStatus } from "../services/jobs";
 import { gpuNodes, PaiLab, waitFor } from "../services/pai-lab";
+import { setTimeout as sleep } from "timers/promises";
 
 const allGpuNodes = gpuNodes.map(g => g.name);
 
@@ -49,7 +50,7 @@ describe("HiveD scheduling guarantees, end to end", function () {
         while (Date.now() < until) {
             assert.strictEqual((await jobStatus(pai, token, "admin", name)).jobStatus.state, "WAITING", `${name} left WAITING`);
             assert.ok(jobPods(pai, "admin", name).every(p => !p.node), `${name} has a pod bound`);
-            await new Promise(resolve => setTimeout(resolve, 5000));
+            await sleep(5000);
         }
         note(`${name} still WAITING after ${ms / 1000} s, no pod bound`);
     };

@@ -5,6 +5,7 @@ import * as yaml from "js-yaml";
 import { Engine, must, projectEntries, projectRoot, scriptBinDir, Stack } from "../engine/harness";
 import { labHosts, labStackConfig } from "../hosts/lab-stack";
 import { Lab, LabEnv } from "../lab/lab";
+import { setTimeout as sleep } from "timers/promises";
 
 /** Simulated 8-GPU workers (kwok nodes on the lab cluster's API server), for HiveD to schedule onto. */
 export const gpuNodes = ["gpu-0", "gpu-1", "gpu-2", "gpu-3"].map((name, i) => ({ name, address: `10.78.1.${10 + i}` }));
@@ -178,7 +179,7 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
         } catch (err) {
             last = err;
         }
-        await new Promise(resolve => setTimeout(resolve, 3000));
+        await sleep(3000);
     }
     throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
 }

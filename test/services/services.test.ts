@@ -3,6 +3,7 @@ import { must } from "../engine/harness";
 import { labHosts } from "../hosts/lab-stack";
 import { exampleJob, frameworkName, jobPods, jobReaches } from "./jobs";
 import { gpuNodes, PaiLab, waitFor } from "./pai-lab";
+import { setTimeout as sleep } from "timers/promises";
 
 const vc1Nodes = gpuNodes.slice(0, 2).map(g => g.name);
 
@@ -108,7 +109,7 @@ describe("OpenPAI services running for real on the lab", function () {
             job.taskRoles.train.resourcePerInstance = { gpu: 8, cpu: 56, memoryMB: 522672 };
         });
         assert.strictEqual((await pai.rest("POST", "/api/v2/jobs", { token, yaml: big })).status, 202);
-        await new Promise(resolve => setTimeout(resolve, 20000));
+        await sleep(20000);
         assert.strictEqual((await jobReaches(pai, token, "admin", "svc-big", ["WAITING"])).jobStatus.state, "WAITING");
         const before = pai.json<{ items: any[] }>(["get", "pods", "-n", "default", "-l", "app=hivedscheduler-hs"]).items[0].metadata.uid;
         pai.pai.writeConfig({ "openpai:virtualClusters": { vc1: { "gpu-machine": 4 } } });

@@ -1,6 +1,7 @@
 import { spawnSync } from "child_process";
 import * as path from "path";
 import { RawConfigValue } from "../../config";
+import { setTimeout as sleep } from "timers/promises";
 
 /** A valid layout: one master and `workers` 8-GPU workers. */
 export function layout(workers = 2): any {
@@ -48,6 +49,6 @@ export async function registrationsSettled(registered: unknown[], quietMs = 300,
     let count = -1;
     while (count !== registered.length && Date.now() - started < limitMs) {
         count = registered.length;
-        await new Promise(resolve => setTimeout(resolve, quietMs));
+        await sleep(quietMs);
     }
 }
