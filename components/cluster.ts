@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { hivedForStack, StackConfig, VcCapacity, workersOf } from "../config";
+import { hivedForStack, ServicesConfig, StackConfig, VcCapacity, workersOf } from "../config";
 import { HivedConfig } from "../config/hived";
 import { StackSecrets } from "../config/pulumi";
 import { ClusterHosts } from "./hosts/cluster-hosts";
@@ -117,7 +117,15 @@ export class OpenPaiCluster extends pulumi.ComponentResource {
             versions: this.versions,
             registryMirrors: config.cluster.registryMirrors,
             workerCount: workersOf(config.layout).length,
-            optionalServices: Object.entries(config.services).filter(([service, on]) => on && service !== "platform").map(([service]) => service),
+            optionalServices: optionalServicesOn(config.services),
         });
     }
+}
+
+/**
+ * The optional services switched on: the boolean switches of openpai:services but `platform`
+ * (the numeric settings beside them are not services).
+ */
+export function optionalServicesOn(services: ServicesConfig): string[] {
+    return Object.entries(services).filter(([service, on]) => on === true && service !== "platform").map(([service]) => service);
 }

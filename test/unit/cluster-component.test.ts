@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { parseStackConfig } from "../../config";
-import { OpenPaiCluster } from "../../components/cluster";
+import { parseStackConfig, servicesSchema } from "../../config";
+import { OpenPaiCluster, optionalServicesOn } from "../../components/cluster";
 import { layout, rawStack, registrationsSettled } from "./helpers";
 
 interface Registered {
@@ -75,5 +75,13 @@ describe("OpenPaiCluster in existing mode (mocks)", () => {
         assert.match(data("pai-database")["connection-string"], /^postgresql:\/\/root:generated-lab-database-password@10.0.0.10:5432\/openpai$/);
         assert.match(data("job-ssh-secret")["ssh-privatekey"], /BEGIN OPENSSH PRIVATE KEY/);
         assert.ok(!JSON.stringify(registered).includes("\"admin-password\":\"admin-password\""));
+    });
+});
+
+describe("optionalServicesOn (the facts the optional-services policy checks)", () => {
+    it("lists the switched-on services only, never platform or the numeric settings", () => {
+        assert.deepStrictEqual(optionalServicesOn(servicesSchema.parse({})), ["prometheus", "grafana", "alertManager", "nodeExporter", "jobExporter", "watchdog"]);
+        const off = servicesSchema.parse({ prometheus: false, grafana: false, alertManager: false, nodeExporter: false, jobExporter: false, watchdog: false, cpuRequestScale: 0.25 });
+        assert.deepStrictEqual(optionalServicesOn(off), []);
     });
 });
