@@ -62,7 +62,7 @@ export class ClusterHosts extends pulumi.ComponentResource {
         this.workers = workersOf(layout).map(worker => new WorkerHost(`${name}-${worker.hostname}`, {
             ...common, machine: worker, sku: layout["machine-sku"][worker["machine-type"]], connection: connect(worker.hostip),
             nodeLabels: nodeLabelArgs(worker, layout),
-            masterConnection: connect(master.hostip), caCertHash: this.master.caCertHash, sshPort: ssh.port,
+            masterConnection: connect(master.hostip), sshPort: ssh.port,
             driver: { branch: cluster.nvidiaDriverBranch, mode: cluster.nvidiaDriver, toolkitVersion: cluster.nvidiaToolkitVersion },
             masterReady: this.master.ready, podNetwork: network,
         }, { parent: this }));

@@ -1,6 +1,5 @@
-import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { HostCommonArgs, kubePackagesStep, prepareStep, StepChain } from "./host-steps";
+import { HostCommonArgs, kubePackagesPart, preparePart, StepChain } from "./host-steps";
 import { HostConnection } from "./step";
 
 export interface DevBoxArgs extends HostCommonArgs {
@@ -15,15 +14,11 @@ export interface DevBoxArgs extends HostCommonArgs {
  * cluster's release (from the same Kubernetes packages as the nodes) and the kubeconfig.
  */
 export class DevBox extends pulumi.ComponentResource {
-    public readonly steps: command.remote.Command[];
-
     constructor(name: string, args: DevBoxArgs, opts?: pulumi.ComponentResourceOptions) {
         super("openpai:hosts:DevBox", name, {}, opts);
         const chain = new StepChain(name, this, args.connection, args.checkOnly);
-        prepareStep(chain, args);
-        kubePackagesStep(chain, args, "kubectl");
-        chain.add("devbox", { step: "devbox", asUser: true, settings: { KUBECONFIG_CONTENT: pulumi.secret(args.kubeconfig) } });
-        this.steps = chain.steps;
+        chain.add("packages", { steps: [preparePart(args), kubePackagesPart(args, "kubectl")] });
+        chain.add("devbox", { steps: [{ step: "devbox", settings: { KUBECONFIG_CONTENT: pulumi.secret(args.kubeconfig) } }], asUser: true });
         this.registerOutputs({});
     }
 }

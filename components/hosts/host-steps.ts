@@ -2,7 +2,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { Layout, Machine, MachineSku, quantityToMi } from "../../config";
 import { managedNodeLabels, nodeLabels } from "../kubernetes/node-labels";
-import { HostConnection, hostStep, HostStepArgs } from "./step";
+import { HostConnection, hostStep, HostStepArgs, StepInputPart } from "./step";
 
 /** What every cluster host needs to know, besides its own machine (ClusterHosts fills it in). */
 export interface HostCommonArgs {
@@ -20,59 +20,60 @@ export interface HostCommonArgs {
     checkOnly: boolean;
 }
 
-/** Steps of one host in order: each depends on the one before (plus extra dependencies). */
+/** The resources of one host in order: each depends on the one before (plus extra dependencies). */
 export class StepChain {
     readonly steps: command.remote.Command[] = [];
 
     constructor(private readonly prefix: string, private readonly parent: pulumi.Resource,
                 private readonly connection: HostConnection, private readonly checkOnly: boolean) {}
 
-    /** Adds step `id`; `connection` runs it elsewhere (on the master, for a worker's node). */
-    add(id: string, args: Omit<HostStepArgs, "connection" | "checkOnly">,
-        extra: { connection?: HostConnection; dependsOn?: pulumi.Resource[] } = {}): command.remote.Command {
-        const cmd = hostStep(`${this.prefix}-${id}`, { connection: extra.connection ?? this.connection, checkOnly: this.checkOnly, ...args },
+    /** Adds resource `id`, after the last one and `extra.dependsOn`. */
+    add(id: string, args: Omit<HostStepArgs, "connection" | "checkOnly">, extra: { dependsOn?: pulumi.Resource[] } = {}): command.remote.Command {
+        const cmd = hostStep(`${this.prefix}-${id}`, { connection: this.connection, checkOnly: this.checkOnly, ...args },
             { parent: this.parent, dependsOn: [...this.steps.slice(-1), ...(extra.dependsOn ?? [])] });
         this.steps.push(cmd);
         return cmd;
     }
 
-    /** The last step so far. */
+    /** The last resource so far. */
     last(): pulumi.Resource {
         return this.steps[this.steps.length - 1];
     }
 }
 
 /** The prepare step (every host, the dev box too): apt's proxy, with the Kubernetes mirror reached directly. */
-export function prepareStep(chain: StepChain, common: HostCommonArgs): void {
-    chain.add("prepare", { step: "prepare", settings: common.aptProxy
+export function preparePart(common: HostCommonArgs): StepInputPart {
+    return { step: "prepare", settings: common.aptProxy
         ? { APT_PROXY: common.aptProxy, APT_DIRECT_HOSTS: common.aptMirror ? new URL(common.aptMirror).host : "" }
-        : {} });
+        : {} };
 }
 
-/** prepare, preflight, kernel: the same on every cluster host. */
-export function baseSteps(chain: StepChain, machine: Machine, sku: MachineSku, common: HostCommonArgs, role: "master" | "worker", gpus: number): void {
-    prepareStep(chain, common);
-    chain.add("preflight", { step: "preflight", settings: {
-        EXPECTED_HOSTNAME: machine.hostname, ROLE: role, SKU_MEM_MB: quantityToMi(sku.mem), SKU_VCORE: sku.cpu.vcore,
-        GPU_COUNT: gpus, REGISTRY_MIRRORS: common.registryMirrors.join(" "),
-    } });
-    chain.add("kernel", { step: "kernel" });
+/** prepare, preflight, kernel: the same on every cluster host (the host's `provision` resource). */
+export function provisionParts(machine: Machine, sku: MachineSku, common: HostCommonArgs, role: "master" | "worker", gpus: number): StepInputPart[] {
+    return [
+        preparePart(common),
+        { step: "preflight", settings: {
+            EXPECTED_HOSTNAME: machine.hostname, ROLE: role, SKU_MEM_MB: quantityToMi(sku.mem), SKU_VCORE: sku.cpu.vcore,
+            GPU_COUNT: gpus, REGISTRY_MIRRORS: common.registryMirrors.join(" "),
+        } },
+        { step: "kernel" },
+    ];
 }
 
 /** The kube-packages step: the cluster's release of `packages` (the script's default: kubelet, kubeadm, kubectl). */
-export function kubePackagesStep(chain: StepChain, common: HostCommonArgs, packages?: string): void {
-    chain.add("kube-packages", { step: "kube-packages", settings: {
+export function kubePackagesPart(common: HostCommonArgs, packages?: string): StepInputPart {
+    return { step: "kube-packages", settings: {
         K8S_VERSION: common.kubernetesVersion, ...(packages ? { KUBE_PACKAGES: packages } : {}),
         ...(common.aptMirror ? { APT_MIRROR: common.aptMirror } : {}),
-    } });
+    } };
 }
 
-/** kube-packages, then containerd (which asks kubeadm for its pause image). */
-export function runtimeSteps(chain: StepChain, common: HostCommonArgs): void {
-    kubePackagesStep(chain, common);
-    chain.add("containerd", { step: "containerd", settings: {
-        K8S_VERSION: common.kubernetesVersion, REGISTRY_MIRRORS: common.registryMirrors.join(" "),
-    } });
+/** kube-packages, then containerd (which asks kubeadm for its pause image): the host's `runtime` resource. */
+export function runtimeParts(common: HostCommonArgs): StepInputPart[] {
+    return [
+        kubePackagesPart(common),
+        { step: "containerd", settings: { K8S_VERSION: common.kubernetesVersion, REGISTRY_MIRRORS: common.registryMirrors.join(" ") } },
+    ];
 }
 
 /** The node step's labels in kubectl syntax: the machine's labels set, the other managed ones removed. */

@@ -2,8 +2,8 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { Machine, MachineSku } from "../../config";
 import { hostReset } from "./host-reset";
-import { baseSteps, HostCommonArgs, runtimeSteps, StepChain } from "./host-steps";
-import { HostConnection, stdoutValue } from "./step";
+import { HostCommonArgs, provisionParts, runtimeParts, StepChain } from "./host-steps";
+import { HostConnection } from "./step";
 
 export interface MasterHostArgs extends HostCommonArgs {
     /** The master's layout entry (hostname = node name, hostip = API address). */
@@ -24,12 +24,11 @@ export interface MasterHostArgs extends HostCommonArgs {
     evictionHard?: Record<string, string>;
 }
 
-/** The control-plane host: prerequisites, containerd, kubeadm init, and its kubeconfig. */
+/**
+ * The control-plane host: `provision` (prepare, preflight, kernel) and `runtime` (Kubernetes
+ * packages, containerd) as on workers, then kubeadm init, its kubeconfig and its node's labels.
+ */
 export class MasterHost extends pulumi.ComponentResource {
-    /** Every step, in order. */
-    public readonly steps: command.remote.Command[];
-    /** `sha256:<hash>` of the cluster CA, pinned by joining workers. */
-    public readonly caCertHash: pulumi.Output<string>;
     /** Admin kubeconfig (secret); empty in check-only mode. */
     public readonly kubeconfig: pulumi.Output<string>;
     /** The last step (its node labelled): workers join after it. */
@@ -39,19 +38,17 @@ export class MasterHost extends pulumi.ComponentResource {
         super("openpai:hosts:MasterHost", name, {}, opts);
         const { machine, connection, checkOnly } = args;
         const chain = new StepChain(name, this, connection, checkOnly);
-        baseSteps(chain, machine, args.sku, args, "master", 0);
-        runtimeSteps(chain, args);
+        chain.add("provision", { steps: provisionParts(machine, args.sku, args, "master", 0) });
+        chain.add("runtime", { steps: runtimeParts(args) });
         const reset = hostReset(`${name}-reset`, { connection, nodeName: machine.hostname, checkOnly }, { parent: this, dependsOn: chain.last() });
-        const init = chain.add("kubeadm-init", { step: "kubeadm-init", settings: {
+        chain.add("kubeadm-init", { steps: [{ step: "kubeadm-init", settings: {
             K8S_VERSION: args.kubernetesVersion, POD_CIDR: args.podCidr, SERVICE_CIDR: args.serviceCidr, MASTER_IP: machine.hostip,
             EXPECTED_HOSTNAME: machine.hostname, API_ENDPOINT: args.apiEndpoint, CERT_SANS: args.certSans.join(" "),
             ...(args.evictionHard ? { EVICTION_HARD: Object.entries(args.evictionHard).map(([k, v]) => `${k}=${v}`).join(" ") } : {}),
-        } }, { dependsOn: [reset] });
-        const kubeconfig = chain.add("kubeconfig", { step: "kubeconfig", secretStdout: true });
-        this.ready = chain.add("node", { step: "node", settings: { NODE_NAME: machine.hostname, NODE_LABELS: args.nodeLabels } });
-        this.steps = chain.steps;
-        this.caCertHash = stdoutValue(init, "ca_cert_hash");
+        } }] }, { dependsOn: [reset] });
+        const kubeconfig = chain.add("kubeconfig", { steps: [{ step: "kubeconfig" }], secretStdout: true });
+        this.ready = chain.add("node", { steps: [{ step: "node", settings: { NODE_NAME: machine.hostname, NODE_LABELS: args.nodeLabels } }] });
         this.kubeconfig = pulumi.secret(kubeconfig.stdout);
-        this.registerOutputs({ caCertHash: this.caCertHash, kubeconfig: this.kubeconfig });
+        this.registerOutputs({ kubeconfig: this.kubeconfig });
     }
 }

@@ -1,3 +1,4 @@
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 
@@ -33,14 +34,46 @@ export function shellQuote(value: string): string {
     return `'${value.replace(/'/g, `'"'"'`)}'`;
 }
 
+/** One step script of a host resource, with the settings it reads. */
+export interface StepPart {
+    step: StepName;
+    settings?: StepSettings;
+}
+
+/** The start of every host script: strict mode and the shared helpers (lib.sh). */
+export function scriptHelpers(): string {
+    return ["#!/usr/bin/env bash", "set -euo pipefail", read("lib.sh")].join("\n");
+}
+
 /**
- * The text a step runs: its settings as exports, the shared helpers, then the step script.
- * It goes on the SSH command's stdin, so editing a script changes the input and re-runs the step.
+ * Step scripts in order, each in a subshell of its own with its settings exported (a step's early
+ * `exit 0` ends that step only; a failing step fails the whole run). They need scriptHelpers first.
  */
+export function stepScripts(parts: StepPart[], checkOnly: boolean): string {
+    return parts.map(({ step, settings }) => {
+        const exports = Object.entries({ STEP: step, CHECK_ONLY: checkOnly ? 1 : 0, ...settings })
+            .map(([k, v]) => `export ${k}=${shellQuote(String(v))}`);
+        return [`# ---- step: ${step} ----`, "(", ...exports, read(`${step}.sh`), ")"].join("\n");
+    }).join("\n");
+}
+
+/**
+ * The text a host resource runs: the helpers once, then its step scripts. It goes on the SSH
+ * command's stdin, so editing a script changes the input of exactly the resources that run it,
+ * and the preview's diff shows which step.
+ */
+export function renderSteps(parts: StepPart[], checkOnly: boolean): string {
+    return `${scriptHelpers()}\n${stepScripts(parts, checkOnly)}`;
+}
+
+/** The text of a resource that runs one step. */
 export function renderStep(step: StepName, checkOnly: boolean, settings: StepSettings = {}): string {
-    const exports = Object.entries({ STEP: step, CHECK_ONLY: checkOnly ? 1 : 0, ...settings })
-        .map(([k, v]) => `export ${k}=${shellQuote(String(v))}`);
-    return ["#!/usr/bin/env bash", "set -euo pipefail", ...exports, read("lib.sh"), read(`${step}.sh`)].join("\n");
+    return renderSteps([{ step, settings }], checkOnly);
+}
+
+/** A short digest of a rendered script: a setting that changes exactly when that script's text does. */
+export function scriptDigest(rendered: string): string {
+    return crypto.createHash("sha256").update(rendered).digest("hex").slice(0, 16);
 }
 
 /**
@@ -52,9 +85,4 @@ export function asRoot(user: string): string {
         return "bash -s";
     }
     return `sudo -n true 2>/dev/null || { echo "openpai: user ${user} needs passwordless sudo on this host (a line '${user} ALL=(ALL) NOPASSWD:ALL' in /etc/sudoers.d/), as cloud images have" >&2; exit 1; }; exec sudo -n bash -s`;
-}
-
-/** A command line that runs a rendered step without stdin (for `delete`, which has no stdin of its own). */
-export function inlineStep(runner: string, rendered: string): string {
-    return `${runner} <<'OPENPAI_STEP_EOF'\n${rendered}\nOPENPAI_STEP_EOF`;
 }

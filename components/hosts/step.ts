@@ -1,6 +1,6 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { asRoot, inlineStep, renderStep, StepName, StepSettings } from "./scripts";
+import { asRoot, renderSteps, StepName, StepPart, StepSettings } from "./scripts";
 
 /** How to reach a host over SSH (all of it is stored as a secret by @pulumi/command). */
 export interface HostConnection {
@@ -14,33 +14,46 @@ export interface HostConnection {
     proxy?: { host: string; port: number; user: string; privateKey?: pulumi.Input<string>; password?: pulumi.Input<string> };
 }
 
-/** Settings for a step script; Outputs (a join token, a kubeconfig) make its stdin secret. */
+/** Settings for a step script; Outputs (a kubeconfig) make its stdin secret. */
 export type StepInputs = pulumi.Input<Record<string, pulumi.Input<string | number | boolean>>>;
+
+/** A step script and its settings, as the program knows them (settings may be Outputs). */
+export interface StepInputPart {
+    step: StepName;
+    settings?: StepInputs;
+}
 
 export interface HostStepArgs {
     connection: HostConnection;
-    step: StepName;
+    /** The step scripts this resource runs, in order. */
+    steps: StepInputPart[];
     checkOnly: boolean;
-    /** Settings the script reads. */
-    settings?: StepInputs;
-    /** A step that runs on delete (e.g. drain a node), with its settings. */
-    onDelete?: { step: StepName; settings?: StepInputs };
-    /** Whether stdout carries a credential (kubeconfig, join token): kept secret and out of the logs. */
+    /** Whether stdout carries a credential (the kubeconfig): kept secret and out of the logs. */
     secretStdout?: boolean;
     /** Run as the SSH user instead of root (the dev box's kubeconfig goes to that user's home). */
     asUser?: boolean;
-    /** Connection attempts for this step, when it must outlast a reboot (wait-boot). */
+    /** Connection attempts, when the resource must outlast a reboot (a runtime starting with wait-boot). */
     dialAttempts?: number;
 }
 
-/** Renders a step's script with its settings (secret when a setting is). */
-export function renderedStep(step: StepName, checkOnly: boolean, settings?: StepInputs): pulumi.Output<string> {
-    return pulumi.output(settings ?? {}).apply(s => renderStep(step, checkOnly, s as StepSettings));
+/**
+ * Renders step scripts with their settings: a plain string when every setting is known (most
+ * resources of a large cluster: no Output to track per resource), else an Output (secret when a
+ * setting is).
+ */
+function renderedSteps(parts: StepInputPart[], checkOnly: boolean): pulumi.Input<string> {
+    const plain = (value: unknown) => typeof value === "string" || typeof value === "number" || typeof value === "boolean";
+    if (parts.every(part => part.settings === undefined || (typeof part.settings === "object" && !pulumi.Output.isInstance(part.settings)
+        && !(part.settings instanceof Promise) && Object.values(part.settings).every(plain)))) {
+        return renderSteps(parts as StepPart[], checkOnly);
+    }
+    return pulumi.output(parts.map(part => pulumi.output(part.settings ?? {}).apply(settings => ({ step: part.step, settings: settings as StepSettings }))))
+        .apply(resolved => renderSteps(resolved, checkOnly));
 }
 
 /**
- * One provisioning step on one host: a remote.Command whose stdin is the rendered script, run as
- * root through sudo. Dials are retried with pauses (hosts may be booting).
+ * One provisioning resource on one host: a remote.Command whose stdin is its rendered step
+ * scripts, run as root through sudo. Dials are retried with pauses (hosts may be booting).
  */
 export function hostStep(name: string, args: HostStepArgs, opts: pulumi.CustomResourceOptions): command.remote.Command {
     const runner = args.asUser ? "bash -s" : asRoot(args.connection.user);
@@ -51,17 +64,11 @@ export function hostStep(name: string, args: HostStepArgs, opts: pulumi.CustomRe
             dialErrorLimit: args.dialAttempts ?? args.connection.dialAttempts, perDialTimeout: 10,
         },
         create: runner,
-        stdin: renderedStep(args.step, args.checkOnly, args.settings),
-        delete: args.onDelete ? renderedStep(args.onDelete.step, args.checkOnly, args.onDelete.settings).apply(r => inlineStep(runner, r)) : undefined,
+        stdin: renderedSteps(args.steps, args.checkOnly),
         logging: args.secretStdout ? "none" : "stdoutAndStderr",
         addPreviousOutputInEnv: false,
     }, {
         ...opts,
         additionalSecretOutputs: args.secretStdout ? ["stdout"] : [],
     });
-}
-
-/** `key=value` from a step's stdout (the scripts print facts that way). */
-export function stdoutValue(cmd: command.remote.Command, key: string): pulumi.Output<string> {
-    return cmd.stdout.apply(out => new RegExp(`^${key}=(.*)$`, "m").exec(out)?.[1] ?? "");
 }

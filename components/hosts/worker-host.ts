@@ -1,9 +1,9 @@
-import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { Machine, MachineSku } from "../../config";
-import { hostReset } from "./host-reset";
-import { baseSteps, HostCommonArgs, runtimeSteps, StepChain } from "./host-steps";
-import { HostConnection, stdoutValue } from "./step";
+import { HostCommonArgs, provisionParts, runtimeParts, StepChain } from "./host-steps";
+import { renderStep, scriptDigest } from "./scripts";
+import { HostConnection, StepInputPart } from "./step";
+import { workerJoin } from "./worker-join";
 
 export interface WorkerHostArgs extends HostCommonArgs {
     /** The worker's layout entry (hostname = node name, hostip = node IP). */
@@ -16,8 +16,6 @@ export interface WorkerHostArgs extends HostCommonArgs {
     connection: HostConnection;
     /** SSH access to the master, where its join token is made and its node labelled (and drained on removal). */
     masterConnection: HostConnection;
-    /** The master's CA hash. */
-    caCertHash: pulumi.Input<string>;
     /** NVIDIA driver branch, and whether to install it or verify the admin's. */
     driver: { branch: string; mode: "install" | "verify"; toolkitVersion: string };
     /** SSH port, closed to new sessions while a driver install reboots the host. */
@@ -32,53 +30,42 @@ export interface WorkerHostArgs extends HostCommonArgs {
 const rebootDialAttempts = 60;
 
 /**
- * A worker: prerequisites, NVIDIA driver and container toolkit on GPU SKUs (rebooting only
- * when the driver changed), containerd, kubeadm join with a fresh token; its node is labelled
- * from the master. Removing the worker drains and deletes its node first, then resets the host
- * (skipped with a note when the host is dead).
+ * A worker in three resources, one per stage, so a large cluster's preview stays small while a
+ * script edit still updates exactly the resources that run it:
+ * - `provision`: prepare, preflight, kernel, and on GPU SKUs the NVIDIA driver (last: an install
+ *   reboots the host);
+ * - `runtime`: after a driver install the wait for the new boot, then Kubernetes packages,
+ *   containerd, and the NVIDIA container toolkit on GPU SKUs;
+ * - `join` (worker-join.ts): token, kubeadm join, node labels and Ready; on removal the node
+ *   drained and deleted, then the host reset.
  */
 export class WorkerHost extends pulumi.ComponentResource {
-    public readonly steps: command.remote.Command[];
-    /** The node step on the master (labels): done means the node is ready for PAI. */
-    public readonly ready: command.remote.Command;
+    /** The join (its node labelled and Ready): done means the node is ready for PAI. */
+    public readonly ready: pulumi.Resource;
 
     constructor(name: string, args: WorkerHostArgs, opts?: pulumi.ComponentResourceOptions) {
         super("openpai:hosts:WorkerHost", name, {}, opts);
         const { machine, connection, checkOnly } = args;
         const gpus = args.sku["computing-device"]?.type === "nvidia.com/gpu" ? args.sku["computing-device"].count : 0;
         const chain = new StepChain(name, this, connection, checkOnly);
-        baseSteps(chain, machine, args.sku, args, "worker", gpus);
-        if (gpus > 0) {
-            const driver = chain.add("nvidia-driver", { step: "nvidia-driver", settings: {
-                DRIVER_BRANCH: args.driver.branch, NVIDIA_DRIVER: args.driver.mode, SSH_PORT: args.sshPort,
-            } });
-            if (args.driver.mode === "install") {
-                chain.add("wait-boot", { step: "wait-boot", dialAttempts: rebootDialAttempts, settings: {
-                    REBOOTED: stdoutValue(driver, "reboot"), PREVIOUS_BOOT_ID: stdoutValue(driver, "boot_id"),
-                    GPU_COUNT: checkOnly ? 0 : gpus,
-                } });
-            }
-        }
-        runtimeSteps(chain, args);
-        if (gpus > 0) {
-            chain.add("nvidia-toolkit", { step: "nvidia-toolkit", settings: {
-                NVIDIA_TOOLKIT_VERSION: args.driver.toolkitVersion, K8S_VERSION: args.kubernetesVersion,
-            } });
-        }
-        const reset = hostReset(`${name}-reset`, { connection, nodeName: machine.hostname, checkOnly }, { parent: this, dependsOn: chain.last() });
-        const token = chain.add("join-token", { step: "join-token", secretStdout: true, settings: { NODE_NAME: machine.hostname } },
-            { connection: args.masterConnection, dependsOn: [reset, args.masterReady] });
-        chain.add("kubeadm-join", { step: "kubeadm-join", settings: {
-            JOIN_TOKEN: pulumi.secret(stdoutValue(token, "token")), CA_CERT_HASH: args.caCertHash, API_ENDPOINT: args.apiEndpoint,
-            EXPECTED_HOSTNAME: machine.hostname, NODE_IP: machine.hostip,
-        } });
-        const labels = args.nodeLabels;
-        this.ready = chain.add("node", {
-            step: "node",
-            settings: { NODE_NAME: machine.hostname, NODE_LABELS: labels, NODE_WAIT_READY: 1 },
-            onDelete: { step: "node", settings: { NODE_NAME: machine.hostname, NODE_LABELS: labels, NODE_REMOVE: 1 } },
-        }, { connection: args.masterConnection, dependsOn: args.podNetwork ? [args.podNetwork] : [] });
-        this.steps = chain.steps;
+        const driver = { step: "nvidia-driver" as const, settings: {
+            DRIVER_BRANCH: args.driver.branch, NVIDIA_DRIVER: args.driver.mode, SSH_PORT: args.sshPort,
+        } };
+        chain.add("provision", { steps: [...provisionParts(machine, args.sku, args, "worker", gpus), ...(gpus > 0 ? [driver] : [])] });
+        const reboots = gpus > 0 && args.driver.mode === "install";
+        const waitBoot: StepInputPart[] = reboots ? [{ step: "wait-boot", settings: {
+            GPU_COUNT: checkOnly ? 0 : gpus,
+            // Runs this resource (and so the wait for the reboot) again whenever the driver step changes.
+            DRIVER_REVISION: scriptDigest(renderStep(driver.step, checkOnly, driver.settings)),
+        } }] : [];
+        const toolkit: StepInputPart[] = gpus > 0 ? [{ step: "nvidia-toolkit", settings: {
+            NVIDIA_TOOLKIT_VERSION: args.driver.toolkitVersion, K8S_VERSION: args.kubernetesVersion,
+        } }] : [];
+        const runtime = chain.add("runtime", { steps: [...waitBoot, ...runtimeParts(args), ...toolkit], dialAttempts: reboots ? rebootDialAttempts : undefined });
+        this.ready = workerJoin(`${name}-join`, {
+            connection, masterConnection: args.masterConnection, nodeName: machine.hostname, nodeIp: machine.hostip,
+            nodeLabels: args.nodeLabels, apiEndpoint: args.apiEndpoint, checkOnly,
+        }, { parent: this, dependsOn: [runtime, args.masterReady, ...(args.podNetwork ? [args.podNetwork] : [])] });
         this.registerOutputs({});
     }
 }

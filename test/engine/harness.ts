@@ -26,7 +26,7 @@ export interface CommandResult {
 }
 
 /** What a Pulumi run of this project needs from the checkout; linked, so tests run the real code. */
-export const projectEntries = ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "components", "config", "node_modules"];
+export const projectEntries = ["Pulumi.yaml", "package.json", "tsconfig.json", "tsconfig.pulumi.json", "index.ts", "components", "config", "node_modules"];
 
 /**
  * A Pulumi workspace for tests: a local file backend in a temp dir, a fixed passphrase, no

@@ -7,12 +7,17 @@ interface StateResource {
     urn: string;
     type: string;
     dependencies?: string[];
+    inputs?: Record<string, any>;
     outputs?: Record<string, any>;
 }
 
+/** The step scripts a host resource runs, in order (the markers scripts.ts renders). */
+const stepsOf = (r: StateResource) => [...String(r.inputs?.stdin ?? r.inputs?.create ?? "").matchAll(/^# ---- step: (\S+) ----$/gm)].map(m => m[1]);
+
 const { master, workers, devBox } = labHosts;
-const workerSteps = ["prepare", "preflight", "kernel", "nvidia-driver", "wait-boot", "kube-packages", "containerd", "nvidia-toolkit", "join-token", "kubeadm-join", "node"];
-const masterSteps = ["prepare", "preflight", "kernel", "kube-packages", "containerd", "kubeadm-init", "kubeconfig", "node"];
+/** Each host's resources in order, and the step scripts each runs. */
+const workerResources = { provision: ["prepare", "preflight", "kernel", "nvidia-driver"], runtime: ["wait-boot", "kube-packages", "containerd", "nvidia-toolkit"], join: ["join-token", "kubeadm-join", "node"] };
+const masterResources = { provision: ["prepare", "preflight", "kernel"], runtime: ["kube-packages", "containerd"], "kubeadm-init": ["kubeadm-init"], kubeconfig: ["kubeconfig"], node: ["node"] };
 
 /**
  * The GPU steps cannot run here (no GPU): in check-only mode every step of 8-GPU workers runs
@@ -26,7 +31,7 @@ describe("GPU workers in check-only mode on the lab's hosts", function () {
 
     const commands = (): StateResource[] => {
         const state = JSON.parse(must(stack.run(["stack", "export"])).stdout) as { deployment: { resources: StateResource[] } };
-        return state.deployment.resources.filter(r => r.type === "command:remote:Command");
+        return state.deployment.resources.filter(r => r.type === "command:remote:Command" || r.type === "command:local:Command");
     };
 
     before(async () => {
@@ -47,33 +52,36 @@ describe("GPU workers in check-only mode on the lab's hosts", function () {
     it("runs every step on the right host, in order, changing nothing", () => {
         must(stack.run(["up", "--yes", "--skip-preview"]));
         const byName = new Map(commands().map(c => [c.urn.split("::").pop()!, c]));
-        for (const [host, steps] of [[master, masterSteps], ...workers.map(w => [w, workerSteps] as const)] as const) {
-            steps.forEach((step, j) => {
-                const cmd = byName.get(`openpai-hosts-${host.name}-${step}`);
-                assert.ok(cmd, `step ${step} of ${host.name} missing`);
+        for (const [host, resources] of [[master, masterResources], ...workers.map(w => [w, workerResources] as const)] as const) {
+            const names = Object.keys(resources);
+            names.forEach((name, j) => {
+                const cmd = byName.get(`openpai-hosts-${host.name}-${name}`);
+                assert.ok(cmd, `${name} of ${host.name} missing`);
+                assert.deepStrictEqual(stepsOf(cmd), resources[name as keyof typeof resources], `${host.name} ${name}: its steps`);
                 if (j > 0) {
-                    assert.ok(cmd.dependencies?.includes(byName.get(`openpai-hosts-${host.name}-${steps[j - 1]}`)!.urn), `${host.name}: ${step} must follow ${steps[j - 1]}`);
+                    assert.ok(cmd.dependencies?.includes(byName.get(`openpai-hosts-${host.name}-${names[j - 1]}`)!.urn), `${host.name}: ${name} must follow ${names[j - 1]}`);
                 }
                 // (the kubeconfig step's stdout is a secret in the state, and holds nothing in check-only mode)
                 const stdout = cmd.outputs!.stdout;
-                assert.ok(typeof stdout !== "string" || !/changed:/.test(stdout), `${host.name} ${step} changed something in check-only mode`);
+                assert.ok(typeof stdout !== "string" || !/changed:/.test(stdout), `${host.name} ${name} changed something in check-only mode`);
             });
-            const facts = JSON.parse(byName.get(`openpai-hosts-${host.name}-preflight`)!.outputs!.stdout.split("\n").pop());
+            const facts = JSON.parse(/^\{"hostname".*$/m.exec(byName.get(`openpai-hosts-${host.name}-provision`)!.outputs!.stdout)![0]);
             assert.strictEqual(facts.hostname, host.name, "preflight ran on the host itself");
         }
         const worker = workers[0].name;
-        assert.match(byName.get(`openpai-hosts-${worker}-preflight`)!.outputs!.stdout, /would fail: lspci sees 0 NVIDIA GPUs, nvidia-smi 0; the layout says 8/);
-        assert.match(byName.get(`openpai-hosts-${worker}-nvidia-driver`)!.outputs!.stdout, /would install branch 580 and reboot/);
-        assert.match(byName.get(`openpai-hosts-${worker}-nvidia-toolkit`)!.outputs!.stdout, /would fetch NVIDIA's signing key/);
-        assert.match(byName.get(`openpai-hosts-${worker}-kubeadm-join`)!.outputs!.stdout, /would run: kubeadm join --config/);
+        const provision = byName.get(`openpai-hosts-${worker}-provision`)!.outputs!.stdout;
+        assert.match(provision, /\[preflight\] .*would fail: lspci sees 0 NVIDIA GPUs, nvidia-smi 0; the layout says 8/);
+        assert.match(provision, /\[nvidia-driver\] .*would install branch 580 and reboot/);
+        assert.match(byName.get(`openpai-hosts-${worker}-runtime`)!.outputs!.stdout, /\[nvidia-toolkit\] .*would fetch NVIDIA's signing key/);
+        assert.match(byName.get(`openpai-hosts-${worker}-join`)!.outputs!.stdout, /\[kubeadm-join\] would run: kubeadm join --config/);
         assert.match(lab.ssh(workers[0], "test -e /etc/containerd/config.toml && echo written || echo untouched"), /^untouched/);
     });
 
-    it("with nvidiaDriver: verify, checks the admin's driver instead of installing one (and needs no reboot step)", () => {
+    it("with nvidiaDriver: verify, checks the admin's driver instead of installing one (and waits for no reboot)", () => {
         stack.writeConfig(labStackConfig(lab.env(), { gpuWorkers: true, checkOnly: true, cluster: { nvidiaDriver: "verify" } }));
         must(stack.run(["up", "--yes", "--skip-preview"]));
         const byName = new Map(commands().map(c => [c.urn.split("::").pop()!, c]));
-        assert.match(byName.get(`openpai-hosts-${workers[0].name}-nvidia-driver`)!.outputs!.stdout, /would fail: cluster.nvidiaDriver is 'verify' but the loaded NVIDIA driver is 'none'/);
-        assert.ok(!byName.has(`openpai-hosts-${workers[0].name}-wait-boot`));
+        assert.match(byName.get(`openpai-hosts-${workers[0].name}-provision`)!.outputs!.stdout, /would fail: cluster.nvidiaDriver is 'verify' but the loaded NVIDIA driver is 'none'/);
+        assert.deepStrictEqual(stepsOf(byName.get(`openpai-hosts-${workers[0].name}-runtime`)!), ["kube-packages", "containerd", "nvidia-toolkit"]);
     });
 });

@@ -118,11 +118,11 @@ spec:
         assert.strictEqual(r.code, 0, `${r.stdout}\n${r.stderr}`);
     });
 
-    it("editing one script previews as an update of exactly that step on every host", () => {
+    it("editing one script previews as an update of exactly the resource running it on every host", () => {
         fs.appendFileSync(path.join(scriptsDir(), "kernel.sh"), "log \"kernel step revised\"\n");
         const { result, raw } = stack.preview();
         assert.strictEqual(raw.code, 0, raw.stderr);
-        assert.deepStrictEqual(changed(result.steps), [master, ...workers].map(h => `update openpai-hosts-${h.name}-kernel`).sort());
+        assert.deepStrictEqual(changed(result.steps), [master, ...workers].map(h => `update openpai-hosts-${h.name}-provision`).sort());
         must(up());
     });
 
@@ -162,18 +162,19 @@ spec:
         await lab.start([worker2]);
         stack.writeConfig(withWorkers(workers));
         // worker 2 comes back with its disk: its kubelet registers the node again and its steps
-        // are created anew. Two steps change on worker 1, which goes down after the first.
+        // are created anew. Two resources change on worker 1 (kernel.sh runs in provision,
+        // containerd.sh in runtime), which goes down after the first.
         let stopped = false;
         fs.appendFileSync(path.join(scriptsDir(), "kernel.sh"), "log \"kernel step revised again\"\n");
         fs.appendFileSync(path.join(scriptsDir(), "containerd.sh"), "log \"containerd step revised\"\n");
         const failed = await stack.runWatching(["up", "--yes", "--skip-preview", "--continue-on-error"], line => {
-            if (!stopped && /openpai-hosts-pai-worker-1-kernel updated/.test(line)) {
+            if (!stopped && /openpai-hosts-pai-worker-1-provision updated/.test(line)) {
                 stopped = true;
                 lab.stop(worker1);
             }
         });
         outputs.push(failed.stdout, failed.stderr);
-        assert.ok(stopped, `worker 1's kernel step never ran:\n${failed.stdout}`);
+        assert.ok(stopped, `worker 1's provision never ran:\n${failed.stdout}`);
         assert.notStrictEqual(failed.code, 0, "the run with a host down fails");
         assert.ok(readyNodes().includes(worker2.name), "the other worker joined meanwhile");
         await lab.start([worker1]);
@@ -186,13 +187,18 @@ spec:
     it("no join token, certificate key, private key or kubeconfig in plain text in the state or the output", () => {
         const exported = must(stack.run(["stack", "export"])).stdout;
         const revealed = must(stack.run(["stack", "export", "--show-secrets"])).stdout;
-        const tokens = [...revealed.matchAll(/JOIN_TOKEN='([a-z0-9]{6}\.[a-z0-9]{16})'/g)].map(m => m[1]);
-        assert.ok(tokens.length >= 2, "every worker's join step got a token");
+        // The joins' tokens, as the master lists them (they are made when a join runs, never in the program).
+        const tokens = lab.ssh(master, "sudo kubeadm token list --kubeconfig /etc/kubernetes/admin.conf").split("\n")
+            .filter(line => line.includes("openpai-pulumi: join of")).map(line => line.split(/\s+/)[0]);
+        assert.ok(tokens.length >= 2 && tokens.every(t => /^[a-z0-9]{6}\.[a-z0-9]{16}$/.test(t)), `every worker's join made a token: ${tokens}`);
         // A stretch from the middle of the key: its start is the same in every PEM key.
         const kubeconfigKey = /client-key-data: \S{100}(\S{40})/.exec(revealed)?.[1];
         assert.ok(kubeconfigKey, "the kubeconfig reaches the program");
         const privateKeyLine = lab.privateKey().split("\n").find(l => l.length > 40)!;
         const text = exported + outputs.join("\n");
+        for (const token of tokens) {
+            assert.ok(!revealed.includes(token), "a join token is in the state, even as a secret");
+        }
         for (const [what, secret] of [["a join token", tokens[0]], ["the kubeconfig's client key", kubeconfigKey!], ["the SSH private key", privateKeyLine]] as const) {
             assert.ok(!text.includes(secret), `${what} is in plain text in the state or an up's output`);
         }

@@ -1,10 +1,14 @@
 import * as assert from "assert";
 import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { parseStackConfig } from "../../config";
 import { OpenPaiCluster } from "../../components/cluster";
 import { apiEndpoint } from "../../components/hosts/cluster-hosts";
-import { asRoot, inlineStep, renderStep } from "../../components/hosts/scripts";
+import { asRoot, renderStep, renderSteps } from "../../components/hosts/scripts";
+import { joinScript, leaveScript } from "../../components/hosts/worker-join";
 import { layout, rawStack, registrationsSettled } from "./helpers";
 
 /** Runs a rendered step here (check-only steps change nothing). */
@@ -15,7 +19,8 @@ function runStep(text: string): { status: number | null; stdout: string; stderr:
 describe("host step scripts", () => {
     it("render settings, the shared helpers and the step, quoting values", () => {
         const text = renderStep("kubeadm-join", true, { JOIN_TOKEN: "abc.def", EXPECTED_HOSTNAME: "it's" });
-        assert.match(text, /^#!\/usr\/bin\/env bash\nset -euo pipefail\nexport STEP='kubeadm-join'\nexport CHECK_ONLY='1'\n/);
+        assert.match(text, /^#!\/usr\/bin\/env bash\nset -euo pipefail\n/);
+        assert.match(text, /\n# ---- step: kubeadm-join ----\n\(\nexport STEP='kubeadm-join'\nexport CHECK_ONLY='1'\n/);
         assert.match(text, /export EXPECTED_HOSTNAME='it'"'"'s'/);
         assert.match(text, /write_file\(\) \{/);
         assert.match(text, /kind: JoinConfiguration/);
@@ -46,10 +51,44 @@ describe("host step scripts", () => {
         assert.match(asRoot("ubuntu"), /sudo -n true .*needs passwordless sudo.*exec sudo -n bash -s$/);
     });
 
-    it("inline a step for delete commands, which have no stdin", () => {
-        const r = spawnSync("bash", ["-c", inlineStep("bash -s", renderStep("kubeadm-reset", true, { NODE_NAME: "w1" }))], { encoding: "utf8" });
+    it("run several steps in one resource: helpers once, each step in order with its own settings", () => {
+        const preflight = { EXPECTED_HOSTNAME: "no-such-host", SKU_MEM_MB: 1, SKU_VCORE: 1, GPU_COUNT: 0, ROLE: "worker", REGISTRY_MIRRORS: "http://127.0.0.1:9" };
+        const text = renderSteps([{ step: "kernel" }, { step: "preflight", settings: preflight }], true);
+        assert.strictEqual(text.match(/^write_file\(\) \{/gm)?.length, 1, "the helpers once");
+        assert.ok(text.indexOf("# ---- step: kernel ----") < text.indexOf("# ---- step: preflight ----"));
+        const r = runStep(text);
         assert.strictEqual(r.status, 0, r.stderr);
-        assert.match(r.stdout, /\[kubeadm-reset\]/);
+        assert.match(r.stdout, /\[kernel\] kernel prerequisites in place[\s\S]*\[preflight\]/, "a step's early exit ends that step only");
+        const failing = runStep(renderSteps([{ step: "preflight", settings: preflight }, { step: "kernel" }], false));
+        assert.strictEqual(failing.status, 1, "a failing step fails the resource");
+        assert.doesNotMatch(failing.stdout, /\[kernel\]/, "and nothing after it runs");
+    });
+
+    it("join a worker from here: the token made on the master reaches the worker's join in memory only; leave a dead host with a note", () => {
+        // A stand-in for ssh: records the target, then runs the script on its stdin here (check-only steps change nothing).
+        const bin = fs.mkdtempSync(path.join(os.tmpdir(), "openpai-ssh-"));
+        fs.writeFileSync(path.join(bin, "ssh"), `#!/usr/bin/env bash
+while [[ "$1" == -* ]]; do shift 2; done
+echo "$1" >>"${bin}/targets"
+[[ "$1" == *@dead-worker ]] && exit 255
+exec bash -s
+`, { mode: 0o755 });
+        const at = (host: string) => ({ host, port: 22, user: "root", dialAttempts: 3 });
+        const args = { connection: at("worker"), masterConnection: at("master"), nodeName: "w1", nodeIp: "10.0.1.1", nodeLabels: "pai-worker=true", apiEndpoint: "10.0.0.10:6443", checkOnly: true };
+        const env = { ...process.env, PATH: `${bin}:${process.env.PATH}` };
+        try {
+            const join = spawnSync("bash", ["-c", joinScript(args)], { encoding: "utf8", env });
+            assert.strictEqual(join.status, 0, join.stderr);
+            assert.deepStrictEqual(fs.readFileSync(path.join(bin, "targets"), "utf8").trim().split("\n"), ["root@master", "root@worker", "root@master"]);
+            assert.match(join.stdout, /\[join-token\] would create a 2-hour join token for w1[\s\S]*\[kubeadm-join\] would run: kubeadm join --config[\s\S]*\[node\] node w1 labelled: pai-worker=true/);
+            assert.doesNotMatch(join.stdout + join.stderr, /abcdef\.0123456789abcdef|token=/, "the token is not printed");
+            const leave = spawnSync("bash", ["-c", leaveScript({ ...args, connection: at("dead-worker") })], { encoding: "utf8", env });
+            assert.strictEqual(leave.status, 0, leave.stderr);
+            assert.match(leave.stdout, /\[node\] would drain and delete node w1/);
+            assert.match(leave.stderr, /openpai: dead-worker is unreachable: its node was deleted, the host itself was not reset/);
+        } finally {
+            fs.rmSync(bin, { recursive: true, force: true });
+        }
     });
 
     it("never print the join token: kubeadm init skips printing, the token step keeps stdout for the program", () => {
@@ -80,8 +119,7 @@ describe("OpenPaiCluster in kubeadm mode (mocks)", () => {
         await pulumi.runtime.setMocks({
             newResource: args => {
                 registered.push({ type: args.type, name: args.name, inputs: args.inputs, dependencies: [] });
-                const stdout = args.name.endsWith("kubeadm-init") ? "ca_cert_hash=sha256:abc" : args.name.endsWith("join-token") ? "token=abcdef.0123456789abcdef" : "";
-                const state = args.type.startsWith("command:") ? { ...args.inputs, stdout }
+                const state = args.type.startsWith("command:") ? { ...args.inputs, stdout: "" }
                     : args.type.startsWith("random:") ? { ...args.inputs, result: `r-${args.name.slice(-6)}` } : args.inputs;
                 return { id: `${args.name}-id`, state };
             },
@@ -99,59 +137,66 @@ describe("OpenPaiCluster in kubeadm mode (mocks)", () => {
     const commands = () => registered.filter(r => r.type === "command:remote:Command");
     const secretSig = "4dabf18193072939515e22adb298388d";
 
-    it("declares the step chain per host, GPU steps only on GPU workers", () => {
+    const named = (name: string) => registered.find(r => r.name === name)!;
+    const steps = (text: string) => [...text.matchAll(/^# ---- step: (\S+) ----$/gm)].map(m => m[1]);
+
+    it("declares a few resources per host, each running its steps in order, GPU steps only on GPU workers", () => {
         const names = commands().map(c => c.name);
-        for (const step of ["prepare", "preflight", "kernel", "kube-packages", "containerd", "kubeadm-init", "kubeconfig", "node"]) {
-            assert.ok(names.includes(`lab-hosts-pai-master-${step}`), `master ${step}`);
+        for (const name of ["provision", "runtime", "kubeadm-init", "kubeconfig", "node"]) {
+            assert.ok(names.includes(`lab-hosts-pai-master-${name}`), `master ${name}`);
         }
-        for (const step of ["nvidia-driver", "wait-boot", "nvidia-toolkit", "join-token", "kubeadm-join", "node"]) {
-            assert.ok(names.includes(`lab-hosts-pai-worker-0-${step}`), `GPU worker ${step}`);
-        }
-        assert.ok(names.includes("lab-hosts-cpu-0-kubeadm-join"));
-        assert.ok(!names.includes("lab-hosts-cpu-0-nvidia-driver"), "no driver on a CPU worker");
-        assert.deepStrictEqual(names.filter(n => n.startsWith("lab-hosts-devbox-")), ["lab-hosts-devbox-prepare", "lab-hosts-devbox-kube-packages", "lab-hosts-devbox-devbox"]);
+        assert.deepStrictEqual(steps(named("lab-hosts-pai-master-provision").inputs.stdin), ["prepare", "preflight", "kernel"]);
+        assert.deepStrictEqual(steps(named("lab-hosts-pai-master-runtime").inputs.stdin), ["kube-packages", "containerd"]);
+        assert.deepStrictEqual(names.filter(n => n.startsWith("lab-hosts-pai-worker-0-")), ["lab-hosts-pai-worker-0-provision", "lab-hosts-pai-worker-0-runtime"]);
+        assert.deepStrictEqual(steps(named("lab-hosts-pai-worker-0-provision").inputs.stdin), ["prepare", "preflight", "kernel", "nvidia-driver"]);
+        assert.deepStrictEqual(steps(named("lab-hosts-pai-worker-0-runtime").inputs.stdin), ["wait-boot", "kube-packages", "containerd", "nvidia-toolkit"]);
+        assert.deepStrictEqual(steps(named("lab-hosts-cpu-0-provision").inputs.stdin), ["prepare", "preflight", "kernel"], "no driver on a CPU worker");
+        assert.deepStrictEqual(steps(named("lab-hosts-cpu-0-runtime").inputs.stdin), ["kube-packages", "containerd"]);
+        assert.deepStrictEqual(names.filter(n => n.startsWith("lab-hosts-devbox-")), ["lab-hosts-devbox-packages", "lab-hosts-devbox-devbox"]);
+        assert.deepStrictEqual(steps(named("lab-hosts-devbox-packages").inputs.stdin), ["prepare", "kube-packages"]);
         assert.ok(registered.some(r => r.type === "openpai:hosts:MasterHost") && registered.some(r => r.type === "openpai:hosts:WorkerHost")
             && registered.some(r => r.type === "openpai:hosts:DevBox"));
+        const perWorker = registered.filter(r => r.name.startsWith("lab-hosts-pai-worker-0")).map(r => r.type).sort();
+        assert.deepStrictEqual(perWorker, ["command:local:Command", "command:remote:Command", "command:remote:Command", "openpai:hosts:WorkerHost"], "four resources per worker");
     });
 
-    it("runs steps as root through sudo, sends scripts on stdin, keeps connections and join tokens secret", () => {
-        const join = commands().find(c => c.name === "lab-hosts-pai-worker-0-kubeadm-join")!;
-        assert.match(join.inputs.create, /exec sudo -n bash -s$/);
-        assert.ok(join.inputs.stdin[secretSig], "stdin holding the join token is a secret");
-        assert.ok(join.inputs.connection[secretSig], "the connection is a secret");
-        assert.strictEqual(join.inputs.connection.value.dialErrorLimit, 30);
-        const token = commands().find(c => c.name === "lab-hosts-pai-worker-0-join-token")!;
-        assert.strictEqual(token.inputs.connection.value.host, "10.0.0.10", "the token is made on the master");
-        assert.strictEqual(token.inputs.logging, "none");
-        const kernel = commands().find(c => c.name === "lab-hosts-pai-worker-0-kernel")!;
-        assert.ok(!kernel.inputs.stdin[secretSig], "a plain step stays reviewable in previews");
-        const devbox = commands().find(c => c.name === "lab-hosts-devbox-devbox")!;
+    it("runs steps as root through sudo, sends scripts on stdin, keeps connections secret and plain steps reviewable", () => {
+        const provision = named("lab-hosts-pai-worker-0-provision");
+        assert.match(provision.inputs.create, /exec sudo -n bash -s$/);
+        assert.ok(provision.inputs.connection[secretSig], "the connection is a secret");
+        assert.strictEqual(provision.inputs.connection.value.dialErrorLimit, 30);
+        assert.strictEqual(typeof provision.inputs.stdin, "string", "a plain step stays reviewable in previews");
+        const devbox = named("lab-hosts-devbox-devbox");
         assert.strictEqual(devbox.inputs.create, "bash -s", "the dev box's kubeconfig goes to the SSH user");
+        assert.ok(devbox.inputs.stdin[secretSig], "the dev box's kubeconfig is a secret");
     });
 
     it("sets apt's proxy on every host, with the Kubernetes mirror reached directly", () => {
-        const prepare = commands().find(c => c.name === "lab-hosts-pai-worker-0-prepare")!;
-        assert.match(prepare.inputs.stdin, /export APT_PROXY='http:\/\/10.0.0.1:3142'\nexport APT_DIRECT_HOSTS='10.0.0.1:8080'/);
+        assert.match(named("lab-hosts-pai-worker-0-provision").inputs.stdin, /export APT_PROXY='http:\/\/10.0.0.1:3142'\nexport APT_DIRECT_HOSTS='10.0.0.1:8080'/);
     });
 
-    it("waits out a driver reboot with a long dial budget", () => {
-        const wait = commands().find(c => c.name === "lab-hosts-pai-worker-0-wait-boot")!;
-        assert.strictEqual(wait.inputs.connection.value.dialErrorLimit, 60);
+    it("waits out a driver reboot with a long dial budget, and again whenever the driver step changes", () => {
+        const runtime = named("lab-hosts-pai-worker-0-runtime");
+        assert.strictEqual(runtime.inputs.connection.value.dialErrorLimit, 60);
+        assert.match(runtime.inputs.stdin, /export DRIVER_REVISION='[0-9a-f]{16}'/);
+        assert.strictEqual(named("lab-hosts-cpu-0-runtime").inputs.connection.value.dialErrorLimit, 30);
     });
 
-    it("drains the node from the master, then resets the host from here, tolerating a dead host", () => {
-        const node = commands().find(c => c.name === "lab-hosts-pai-worker-0-node")!;
-        assert.strictEqual(node.inputs.connection.value.host, "10.0.0.10");
-        assert.match(node.inputs.delete, /NODE_REMOVE='1'/);
-        assert.match(node.inputs.stdin, /NODE_LABELS='pai-master- pai-worker=true pai-storage- nvidia.com\/gpu.present=true'/);
-        assert.match(node.inputs.stdin, /NODE_WAIT_READY='1'/);
-        const reset = registered.find(r => r.type === "command:local:Command" && r.name === "lab-hosts-pai-worker-0-reset")!;
-        assert.ok(reset, "a local reset command");
-        assert.strictEqual(reset.inputs.create, undefined, "nothing runs on create");
-        assert.match(reset.inputs.delete, /STEP='kubeadm-reset'/);
-        assert.match(reset.inputs.delete, /NODE_NAME='pai-worker-0'/);
-        assert.match(reset.inputs.delete, /rc == 255/);
-        assert.ok(reset.inputs.environment[secretSig] || reset.inputs.environment.OPENPAI_SSH_KEY[secretSig], "the SSH key stays secret");
+    it("joins from here over SSH to the master and the worker, with no token in its inputs; leaves by draining, then resetting", () => {
+        const join = registered.find(r => r.type === "command:local:Command" && r.name === "lab-hosts-pai-worker-0-join")!;
+        assert.ok(join.inputs.create.includes("on_host '10.0.0.10' 22 "), "the token and the node labels on the master");
+        assert.ok(join.inputs.create.includes("on_host '10.0.1.1' 22 "), "the join on the worker");
+        assert.deepStrictEqual(steps(join.inputs.create), ["join-token", "kubeadm-join", "node"]);
+        assert.match(join.inputs.create, /NODE_LABELS='pai-master- pai-worker=true pai-storage- nvidia.com\/gpu.present=true'/);
+        assert.match(join.inputs.create, /printf 'export JOIN_TOKEN=%q\\n' "\$token"; printf 'export CA_CERT_HASH=%q\\n' "\$ca_cert_hash"/,
+            "the token and the CA's hash are made on the master when the join runs");
+        assert.deepStrictEqual(steps(join.inputs.delete), ["node", "kubeadm-reset"]);
+        assert.match(join.inputs.delete, /NODE_REMOVE='1'/);
+        assert.match(join.inputs.delete, /rc == 255/);
+        assert.ok(join.inputs.environment[secretSig] || join.inputs.environment.OPENPAI_SSH_KEY[secretSig], "the SSH key stays secret");
+        const reset = named("lab-hosts-pai-master-reset");
+        assert.strictEqual(reset.inputs.create, undefined, "the master's reset runs on delete only");
+        assert.deepStrictEqual(steps(reset.inputs.delete), ["kubeadm-reset"]);
     });
 
     it("installs the pod network and deploys the PAI services on the new cluster's provider", () => {

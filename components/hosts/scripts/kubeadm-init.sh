@@ -72,10 +72,3 @@ CONFIG
   echo "$EXPECTED_HOSTNAME" | write_file /etc/openpai/node-name 0644 || true
   check_only || changed "control plane initialized as $EXPECTED_HOSTNAME"
 fi
-if [[ -f /etc/kubernetes/pki/ca.crt ]]; then
-  hash="$(openssl x509 -pubkey -in /etc/kubernetes/pki/ca.crt | openssl pkey -pubin -outform der 2>/dev/null | sha256sum | cut -d' ' -f1)"
-  echo "ca_cert_hash=sha256:$hash"
-else
-  log "no CA yet (check-only)"
-  echo "ca_cert_hash=sha256:check-only"
-fi

@@ -37,7 +37,7 @@ nodeRegistration:
     value: "$NODE_IP"
 CONFIG
 if ! run kubeadm join --config "$config"; then
-  fail "kubeadm join failed (see above). If its token expired (join tokens live 2 hours), get a fresh one: pulumi up --replace the '$EXPECTED_HOSTNAME' join-token step (its URN ends in -$EXPECTED_HOSTNAME-join-token)"
+  fail "kubeadm join failed (see above); the next pulumi up joins again with a fresh token"
 fi
 echo "$EXPECTED_HOSTNAME" | write_file /etc/openpai/node-name 0644 || true
 check_only || changed "joined the cluster at $API_ENDPOINT as $EXPECTED_HOSTNAME"

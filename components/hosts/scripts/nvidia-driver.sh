@@ -1,21 +1,19 @@
 #!/usr/bin/env bash
 # NVIDIA driver on a GPU worker. NVIDIA_DRIVER=install: Ubuntu's signed server driver of the
 # branch (ubuntu-drivers, works with Secure Boot), nouveau blacklisted, fabric manager on NVSwitch
-# systems, persistence mode, packages held; when a new driver needs a reboot it closes SSH to new
-# sessions and reboots, and prints reboot=true (wait-boot dials until the host is back).
+# systems, persistence mode, packages held; when a new driver needs a reboot it records the boot it
+# ran in (/var/lib/openpai/reboot-from-boot), closes SSH to new sessions and reboots: the host's
+# next resource starts with wait-boot, which dials until the new boot answers.
 # NVIDIA_DRIVER=verify: hosts whose driver the admin installed (OpenPAI's guides assume it): the
 # loaded driver must be of the branch and nvidia-smi must work; nothing is installed.
 set -euo pipefail
 : "${DRIVER_BRANCH:?}" "${NVIDIA_DRIVER:?}" "${SSH_PORT:?}"
-# The boot this step ran in: wait-boot compares against it after a reboot.
-echo "boot_id=$(cat /proc/sys/kernel/random/boot_id)"
 
 loaded="$(cat /sys/module/nvidia/version 2>/dev/null || true)"
 if [[ "$NVIDIA_DRIVER" == verify ]]; then
   [[ "$loaded" == "$DRIVER_BRANCH".* ]] || fail "cluster.nvidiaDriver is 'verify' but the loaded NVIDIA driver is '${loaded:-none}', not branch $DRIVER_BRANCH: install it, or set nvidiaDriver to 'install'"
   nvidia-smi -L >/dev/null 2>&1 || fail "nvidia-smi does not work on this host"
   log "driver $loaded verified"
-  echo "reboot=false"
   exit 0
 fi
 packages=("nvidia-driver-${DRIVER_BRANCH}-server" "nvidia-utils-${DRIVER_BRANCH}-server")
@@ -28,7 +26,6 @@ if [[ "$loaded" == "$DRIVER_BRANCH".* ]]; then
   apt_install "${packages[@]}"
   hold "${packages[@]}"
   run systemctl enable --now nvidia-persistenced 2>/dev/null || true
-  echo "reboot=false"
   exit 0
 fi
 printf 'blacklist nouveau\noptions nouveau modeset=0\n' | write_file /etc/modprobe.d/blacklist-nouveau.conf 0644 \
@@ -45,11 +42,11 @@ if [[ " ${packages[*]} " == *" nvidia-fabricmanager-"* ]]; then
 fi
 if check_only; then
   log "found driver '${loaded:-none}'; would install branch $DRIVER_BRANCH and reboot"
-  echo "reboot=false"
   exit 0
 fi
 log "driver branch $DRIVER_BRANCH installed (was '${loaded:-none}'): rebooting"
-echo "reboot=true"
+mkdir -p /var/lib/openpai
+cat /proc/sys/kernel/random/boot_id >/var/lib/openpai/reboot-from-boot
 # New SSH connections are dropped from now until the reboot (the rule is not persistent), so the
 # wait-boot step cannot reach this boot: it dials until the new boot answers.
 if command -v iptables >/dev/null 2>&1; then
