@@ -1,7 +1,7 @@
-import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { shellQuote } from "./scripts";
-import { helpersVariable, runSteps, sshEnvironment, sshPreamble } from "./ssh-from-here";
+import { LocalCommand } from "./commands";
+import { notProvisionedExit, shellQuote } from "./scripts";
+import { runSteps, sshEnvironment, sshPreamble } from "./ssh-from-here";
 import { HostConnection } from "./step";
 
 export interface HostResetArgs {
@@ -15,13 +15,18 @@ export interface HostResetArgs {
 
 /**
  * Bash that runs `kubeadm reset` on a host leaving the cluster, from this machine: a dead host
- * (ssh exits 255) is skipped with a note, so removing a dead host completes. Needs $helpers.
+ * (ssh exits 255), or one without this stack's helpers (wiped or reinstalled: nothing of ours to
+ * reset), is skipped with a note, so removing it completes.
  */
 export function resetFromHere(args: HostResetArgs): string {
     return `${runSteps(args.connection, [{ step: "kubeadm-reset", settings: { NODE_NAME: args.nodeName } }], args.checkOnly)}
 rc=$?
 if ((rc == 255)); then
   echo ${shellQuote(`openpai: ${args.connection.host} is unreachable: its node was deleted, the host itself was not reset; run 'sudo kubeadm reset -f' there if it comes back`)} >&2
+  exit 0
+fi
+if ((rc == ${notProvisionedExit})); then
+  echo ${shellQuote(`openpai: ${args.connection.host} was not provisioned by this stack (or was reinstalled): its node was deleted, nothing to reset there`)} >&2
   exit 0
 fi
 exit $rc`;
@@ -31,11 +36,9 @@ exit $rc`;
  * `kubeadm reset` of the master when it leaves the cluster. Run from this machine with ssh rather
  * than as a remote.Command delete, because the host may be dead. Nothing runs on create.
  */
-export function hostReset(name: string, args: HostResetArgs, opts: pulumi.CustomResourceOptions): command.local.Command {
-    return new command.local.Command(name, {
-        interpreter: ["/bin/bash", "-c"],
-        delete: `set -uo pipefail\n${sshPreamble}\n${helpersVariable()}\n${resetFromHere(args)}\n`,
+export function hostReset(name: string, args: HostResetArgs, opts: pulumi.CustomResourceOptions): LocalCommand {
+    return new LocalCommand(name, {
+        delete: `set -uo pipefail\n${sshPreamble}\n${resetFromHere(args)}\n`,
         environment: sshEnvironment(args.connection),
-        logging: "stdoutAndStderr",
     }, opts);
 }

@@ -1,7 +1,7 @@
-import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { Layout, Machine, MachineSku, quantityToMi } from "../../config";
 import { managedNodeLabels, nodeLabels } from "../kubernetes/node-labels";
+import { RemoteCommand } from "./commands";
 import { HostConnection, hostStep, HostStepArgs, StepInputPart } from "./step";
 
 /** What every cluster host needs to know, besides its own machine (ClusterHosts fills it in). */
@@ -20,16 +20,20 @@ export interface HostCommonArgs {
     checkOnly: boolean;
 }
 
-/** The resources of one host in order: each depends on the one before (plus extra dependencies). */
+/**
+ * The resources of one host in order: each depends on the one before (plus extra dependencies).
+ * The first keeps the step helpers on the host; the later ones use that copy.
+ */
 export class StepChain {
-    readonly steps: command.remote.Command[] = [];
+    readonly steps: RemoteCommand[] = [];
 
     constructor(private readonly prefix: string, private readonly parent: pulumi.Resource,
                 private readonly connection: HostConnection, private readonly checkOnly: boolean) {}
 
     /** Adds resource `id`, after the last one and `extra.dependsOn`. */
-    add(id: string, args: Omit<HostStepArgs, "connection" | "checkOnly">, extra: { dependsOn?: pulumi.Resource[] } = {}): command.remote.Command {
-        const cmd = hostStep(`${this.prefix}-${id}`, { connection: this.connection, checkOnly: this.checkOnly, ...args },
+    add(id: string, args: Omit<HostStepArgs, "connection" | "checkOnly" | "helpers">, extra: { dependsOn?: pulumi.Resource[] } = {}): RemoteCommand {
+        const helpers = this.steps.length === 0 ? "install" : "installed";
+        const cmd = hostStep(`${this.prefix}-${id}`, { connection: this.connection, checkOnly: this.checkOnly, helpers, ...args },
             { parent: this.parent, dependsOn: [...this.steps.slice(-1), ...(extra.dependsOn ?? [])] });
         this.steps.push(cmd);
         return cmd;

@@ -1,6 +1,6 @@
-import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { Machine, MachineSku } from "../../config";
+import { RemoteCommand } from "./commands";
 import { hostReset } from "./host-reset";
 import { HostCommonArgs, provisionParts, runtimeParts, StepChain } from "./host-steps";
 import { HostConnection } from "./step";
@@ -32,7 +32,7 @@ export class MasterHost extends pulumi.ComponentResource {
     /** Admin kubeconfig (secret); empty in check-only mode. */
     public readonly kubeconfig: pulumi.Output<string>;
     /** The last step (its node labelled): workers join after it. */
-    public readonly ready: command.remote.Command;
+    public readonly ready: RemoteCommand;
 
     constructor(name: string, args: MasterHostArgs, opts?: pulumi.ComponentResourceOptions) {
         super("openpai:hosts:MasterHost", name, {}, opts);

@@ -40,16 +40,53 @@ export interface StepPart {
     settings?: StepSettings;
 }
 
-/** The start of every host script: strict mode and the shared helpers (lib.sh). */
-export function scriptHelpers(): string {
-    return ["#!/usr/bin/env bash", "set -euo pipefail", read("lib.sh")].join("\n");
+/**
+ * How a host script gets the shared helpers (lib.sh): `inline` in its text; `install` in its text,
+ * also kept on the host (the first resource of a host); `installed` by sourcing the host's copy
+ * (every later resource: the helpers are not sent again and again). Check-only runs install
+ * nothing, so they always send them inline.
+ */
+export type Helpers = "inline" | "install" | "installed";
+
+/**
+ * Where a host keeps the helpers: one file per version of lib.sh, never removed (a later delete
+ * still names the version it was created with), so editing lib.sh changes every script using it.
+ */
+export function helpersPath(): string {
+    return `/usr/local/lib/openpai/helpers-${scriptDigest(read("lib.sh"))}.sh`;
+}
+
+/** Exit code of a script whose host has no helpers: not provisioned by this stack, or reinstalled. */
+export const notProvisionedExit = 3;
+
+function helpersText(mode: Helpers): string {
+    const file = helpersPath();
+    switch (mode) {
+    case "inline":
+        return read("lib.sh");
+    case "install":
+        return `if [[ ! -f ${file} ]]; then
+  install -d -m 0755 /usr/local/lib/openpai
+  cat >${file}.tmp <<'OPENPAI_HELPERS_EOF'
+${read("lib.sh")}
+OPENPAI_HELPERS_EOF
+  mv ${file}.tmp ${file}
+  echo "[helpers] changed: wrote ${file}"
+fi
+# shellcheck source=/dev/null
+source ${file}`;
+    case "installed":
+        return `[[ -f ${file} ]] || { echo "openpai: $(hostname) has no ${file}: it was not provisioned by this stack (or was reinstalled); run pulumi up" >&2; exit ${notProvisionedExit}; }
+# shellcheck source=/dev/null
+source ${file}`;
+    }
 }
 
 /**
  * Step scripts in order, each in a subshell of its own with its settings exported (a step's early
- * `exit 0` ends that step only; a failing step fails the whole run). They need scriptHelpers first.
+ * `exit 0` ends that step only; a failing step fails the whole run).
  */
-export function stepScripts(parts: StepPart[], checkOnly: boolean): string {
+function stepScripts(parts: StepPart[], checkOnly: boolean): string {
     return parts.map(({ step, settings }) => {
         const exports = Object.entries({ STEP: step, CHECK_ONLY: checkOnly ? 1 : 0, ...settings })
             .map(([k, v]) => `export ${k}=${shellQuote(String(v))}`);
@@ -58,12 +95,12 @@ export function stepScripts(parts: StepPart[], checkOnly: boolean): string {
 }
 
 /**
- * The text a host resource runs: the helpers once, then its step scripts. It goes on the SSH
- * command's stdin, so editing a script changes the input of exactly the resources that run it,
- * and the preview's diff shows which step.
+ * The text a host resource runs: strict mode, the helpers, then its step scripts. It goes on the
+ * SSH command's stdin, so editing a script changes the input of exactly the resources that run
+ * it, and the preview's diff shows which step.
  */
-export function renderSteps(parts: StepPart[], checkOnly: boolean): string {
-    return `${scriptHelpers()}\n${stepScripts(parts, checkOnly)}`;
+export function renderSteps(parts: StepPart[], checkOnly: boolean, helpers: Helpers = "inline"): string {
+    return ["#!/usr/bin/env bash", "set -euo pipefail", helpersText(checkOnly ? "inline" : helpers), stepScripts(parts, checkOnly)].join("\n");
 }
 
 /** The text of a resource that runs one step. */

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { asRoot, scriptHelpers, shellQuote, StepPart, stepScripts } from "./scripts";
+import { asRoot, renderSteps, shellQuote, StepPart } from "./scripts";
 import { HostConnection } from "./step";
 
 /**
@@ -38,17 +38,12 @@ export function onHost(connection: HostConnection): string {
     return `on_host ${shellQuote(connection.host)} ${connection.port} ${shellQuote(connection.user)} ${shellQuote(asRoot(connection.user))}`;
 }
 
-/** Bash that keeps the step helpers in $helpers, sent ahead of every script (runSteps): once in the text, not once per host. */
-export function helpersVariable(): string {
-    return `helpers="$(cat <<'OPENPAI_HELPERS_EOF'\n${scriptHelpers()}\nOPENPAI_HELPERS_EOF\n)"`;
-}
-
 /**
- * Bash that runs step scripts as root on `connection`'s host, after $helpers (helpersVariable).
- * `pass` exports values of this script's variables there (name there: variable here), through
- * the pipe only (a join token).
+ * Bash that runs step scripts as root on `connection`'s host, with the helpers its first resource
+ * keeps there. `pass` exports values of this script's variables there (name there: variable
+ * here), through the pipe only (a join token).
  */
 export function runSteps(connection: HostConnection, parts: StepPart[], checkOnly: boolean, pass: Record<string, string> = {}): string {
-    const exports = Object.entries(pass).map(([name, variable]) => `; printf 'export ${name}=%q\\n' "$${variable}"`).join("");
-    return `{ printf '%s\\n' "$helpers"${exports}; cat; } <<'OPENPAI_STEP_EOF' | ${onHost(connection)}\n${stepScripts(parts, checkOnly)}\nOPENPAI_STEP_EOF`;
+    const exports = Object.entries(pass).map(([name, variable]) => `printf 'export ${name}=%q\\n' "$${variable}"; `).join("");
+    return `{ ${exports}cat; } <<'OPENPAI_STEP_EOF' | ${onHost(connection)}\n${renderSteps(parts, checkOnly, "installed")}\nOPENPAI_STEP_EOF`;
 }

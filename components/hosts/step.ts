@@ -1,8 +1,8 @@
-import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { asRoot, renderSteps, StepName, StepPart, StepSettings } from "./scripts";
+import { RemoteCommand } from "./commands";
+import { asRoot, Helpers, renderSteps, StepName, StepPart, StepSettings } from "./scripts";
 
-/** How to reach a host over SSH (all of it is stored as a secret by @pulumi/command). */
+/** How to reach a host over SSH (all of it is stored as a secret). */
 export interface HostConnection {
     host: string;
     /** Connection attempts before the step fails. */
@@ -27,6 +27,8 @@ export interface HostStepArgs {
     connection: HostConnection;
     /** The step scripts this resource runs, in order. */
     steps: StepInputPart[];
+    /** How its script gets the shared helpers (scripts.ts). */
+    helpers: Helpers;
     checkOnly: boolean;
     /** Whether stdout carries a credential (the kubeconfig): kept secret and out of the logs. */
     secretStdout?: boolean;
@@ -41,32 +43,31 @@ export interface HostStepArgs {
  * resources of a large cluster: no Output to track per resource), else an Output (secret when a
  * setting is).
  */
-function renderedSteps(parts: StepInputPart[], checkOnly: boolean): pulumi.Input<string> {
+function renderedSteps(parts: StepInputPart[], checkOnly: boolean, helpers: Helpers): pulumi.Input<string> {
     const plain = (value: unknown) => typeof value === "string" || typeof value === "number" || typeof value === "boolean";
     if (parts.every(part => part.settings === undefined || (typeof part.settings === "object" && !pulumi.Output.isInstance(part.settings)
         && !(part.settings instanceof Promise) && Object.values(part.settings).every(plain)))) {
-        return renderSteps(parts as StepPart[], checkOnly);
+        return renderSteps(parts as StepPart[], checkOnly, helpers);
     }
     return pulumi.output(parts.map(part => pulumi.output(part.settings ?? {}).apply(settings => ({ step: part.step, settings: settings as StepSettings }))))
-        .apply(resolved => renderSteps(resolved, checkOnly));
+        .apply(resolved => renderSteps(resolved, checkOnly, helpers));
 }
 
 /**
- * One provisioning resource on one host: a remote.Command whose stdin is its rendered step
+ * One provisioning resource on one host: a remote command whose stdin is its rendered step
  * scripts, run as root through sudo. Dials are retried with pauses (hosts may be booting).
  */
-export function hostStep(name: string, args: HostStepArgs, opts: pulumi.CustomResourceOptions): command.remote.Command {
+export function hostStep(name: string, args: HostStepArgs, opts: pulumi.CustomResourceOptions): RemoteCommand {
     const runner = args.asUser ? "bash -s" : asRoot(args.connection.user);
-    return new command.remote.Command(name, {
+    return new RemoteCommand(name, {
         connection: {
             host: args.connection.host, port: args.connection.port, user: args.connection.user,
             privateKey: args.connection.privateKey, password: args.connection.password, proxy: args.connection.proxy,
             dialErrorLimit: args.dialAttempts ?? args.connection.dialAttempts, perDialTimeout: 10,
         },
         create: runner,
-        stdin: renderedSteps(args.steps, args.checkOnly),
+        stdin: renderedSteps(args.steps, args.checkOnly, args.helpers),
         logging: args.secretStdout ? "none" : "stdoutAndStderr",
-        addPreviousOutputInEnv: false,
     }, {
         ...opts,
         additionalSecretOutputs: args.secretStdout ? ["stdout"] : [],

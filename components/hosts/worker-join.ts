@@ -1,7 +1,7 @@
-import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { LocalCommand } from "./commands";
 import { resetFromHere } from "./host-reset";
-import { helpersVariable, runSteps, sshEnvironment, sshPreamble } from "./ssh-from-here";
+import { runSteps, sshEnvironment, sshPreamble } from "./ssh-from-here";
 import { HostConnection } from "./step";
 
 export interface WorkerJoinArgs {
@@ -30,7 +30,6 @@ export function joinScript(args: WorkerJoinArgs): string {
     const { connection, masterConnection: master, nodeName, checkOnly } = args;
     return `set -euo pipefail
 ${sshPreamble}
-${helpersVariable()}
 out="$(${runSteps(master, [{ step: "join-token", settings: { NODE_NAME: nodeName } }], checkOnly)}
 )"
 printf '%s\\n' "$out" | grep -v '^token=' || true
@@ -50,7 +49,6 @@ export function leaveScript(args: WorkerJoinArgs): string {
     const { connection, masterConnection: master, nodeName, checkOnly } = args;
     return `set -euo pipefail
 ${sshPreamble}
-${helpersVariable()}
 ${runSteps(master, [{ step: "node", settings: { NODE_NAME: nodeName, NODE_LABELS: args.nodeLabels, NODE_REMOVE: 1 } }], checkOnly)}
 set +e
 ${resetFromHere({ connection, nodeName, checkOnly })}
@@ -62,12 +60,10 @@ ${resetFromHere({ connection, nodeName, checkOnly })}
  * master and the worker (steps join-token, kubeadm-join and node; on delete node and
  * kubeadm-reset), which a remote.Command, bound to one host, cannot be.
  */
-export function workerJoin(name: string, args: WorkerJoinArgs, opts: pulumi.CustomResourceOptions): command.local.Command {
-    return new command.local.Command(name, {
-        interpreter: ["/bin/bash", "-c"],
+export function workerJoin(name: string, args: WorkerJoinArgs, opts: pulumi.CustomResourceOptions): LocalCommand {
+    return new LocalCommand(name, {
         create: joinScript(args),
         delete: leaveScript(args),
         environment: sshEnvironment(args.connection),
-        logging: "stdoutAndStderr",
     }, opts);
 }

@@ -19,11 +19,11 @@ describe("pulumi preview through the real engine", function () {
         const counts = countByType(result.steps);
         assert.strictEqual(counts["pulumi:pulumi:Stack"], 1);
         assert.strictEqual(counts["openpai:index:Cluster"], 1);
-        // Hosts: a master (8 steps) and two GPU workers (11 steps each), provisioned over SSH, and
-        // one reset of each (run from here on removal).
+        // Hosts: a master (provision, runtime, kubeadm-init, kubeconfig, node; a reset run from here on
+        // removal) and two GPU workers (provision and runtime over SSH, a join run from here).
         assert.strictEqual(counts["openpai:hosts:MasterHost"], 1);
         assert.strictEqual(counts["openpai:hosts:WorkerHost"], 2);
-        assert.strictEqual(counts["command:remote:Command"], 30);
+        assert.strictEqual(counts["command:remote:Command"], 9);
         assert.strictEqual(counts["command:local:Command"], 3);
         assert.strictEqual(counts["openpai:kubernetes:PodNetwork"], 1);
         // Kubernetes and PAI: the provider on the new cluster's kubeconfig, then every service.

@@ -68,6 +68,9 @@ describe("kubeadm mode on real systemd hosts (the local lab)", function () {
         timings.first_up = r.ms;
         assert.strictEqual(r.code, 0, `${r.stdout}\n${r.stderr}`);
         assert.deepStrictEqual(readyNodes(), [master.name, ...workers.map(w => w.name)].sort());
+        // A node is Ready once kube-router's init container wrote the CNI config; its main container
+        // may still be starting (phase Pending) for a few seconds.
+        kubectl("-n kube-system wait --for=condition=Ready pod -l k8s-app=kube-router --timeout=120s");
         const routers = kubectl("-n kube-system get pods -l k8s-app=kube-router -o jsonpath='{range .items[*]}{.spec.nodeName} {.status.phase}{\"\\n\"}{end}'");
         assert.deepStrictEqual(routers.trim().split("\n").sort(), [master.name, ...workers.map(w => w.name)].sort().map(n => `${n} Running`));
         assert.strictEqual(kubectl(`get node ${master.name} -o jsonpath='{.spec.taints}'`).trim(), "", "the master keeps no taint");

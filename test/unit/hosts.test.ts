@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { parseStackConfig } from "../../config";
 import { OpenPaiCluster } from "../../components/cluster";
 import { apiEndpoint } from "../../components/hosts/cluster-hosts";
-import { asRoot, renderStep, renderSteps } from "../../components/hosts/scripts";
+import { asRoot, helpersPath, renderStep, renderSteps } from "../../components/hosts/scripts";
 import { joinScript, leaveScript } from "../../components/hosts/worker-join";
 import { layout, rawStack, registrationsSettled } from "./helpers";
 
@@ -71,6 +71,7 @@ describe("host step scripts", () => {
 while [[ "$1" == -* ]]; do shift 2; done
 echo "$1" >>"${bin}/targets"
 [[ "$1" == *@dead-worker ]] && exit 255
+[[ "$1" == *@reinstalled-worker ]] && exit 3
 exec bash -s
 `, { mode: 0o755 });
         const at = (host: string) => ({ host, port: 22, user: "root", dialAttempts: 3 });
@@ -86,6 +87,9 @@ exec bash -s
             assert.strictEqual(leave.status, 0, leave.stderr);
             assert.match(leave.stdout, /\[node\] would drain and delete node w1/);
             assert.match(leave.stderr, /openpai: dead-worker is unreachable: its node was deleted, the host itself was not reset/);
+            const wiped = spawnSync("bash", ["-c", leaveScript({ ...args, connection: at("reinstalled-worker") })], { encoding: "utf8", env });
+            assert.strictEqual(wiped.status, 0, wiped.stderr);
+            assert.match(wiped.stderr, /openpai: reinstalled-worker was not provisioned by this stack \(or was reinstalled\): its node was deleted, nothing to reset there/);
         } finally {
             fs.rmSync(bin, { recursive: true, force: true });
         }
@@ -158,6 +162,18 @@ describe("OpenPaiCluster in kubeadm mode (mocks)", () => {
             && registered.some(r => r.type === "openpai:hosts:DevBox"));
         const perWorker = registered.filter(r => r.name.startsWith("lab-hosts-pai-worker-0")).map(r => r.type).sort();
         assert.deepStrictEqual(perWorker, ["command:local:Command", "command:remote:Command", "command:remote:Command", "openpai:hosts:WorkerHost"], "four resources per worker");
+    });
+
+    it("sends the step helpers once per host: the first resource keeps them there, the later ones source that copy", () => {
+        const file = helpersPath();
+        assert.match(file, /^\/usr\/local\/lib\/openpai\/helpers-[0-9a-f]{16}\.sh$/);
+        const provision = named("lab-hosts-pai-worker-0-provision").inputs.stdin;
+        assert.ok(provision.includes(`cat >${file}.tmp <<'OPENPAI_HELPERS_EOF'\n`) && /^write_file\(\) \{/m.test(provision), "provision sends and keeps them");
+        for (const later of [named("lab-hosts-pai-worker-0-runtime").inputs.stdin, named("lab-hosts-pai-master-kubeadm-init").inputs.stdin, named("lab-hosts-pai-worker-0-join").inputs.create]) {
+            assert.ok(later.includes(`\nsource ${file}\n`), "later resources source the host's copy");
+            assert.doesNotMatch(later, /^write_file\(\) \{/m, "and do not carry them");
+        }
+        assert.ok(named("lab-hosts-devbox-packages").inputs.stdin.includes(`cat >${file}.tmp`), "the dev box's first resource keeps them too");
     });
 
     it("runs steps as root through sudo, sends scripts on stdin, keeps connections secret and plain steps reviewable", () => {
