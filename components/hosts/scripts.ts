@@ -48,12 +48,16 @@ export interface StepPart {
  */
 export type Helpers = "inline" | "install" | "installed";
 
+let helpersFile: string | undefined;
+
 /**
  * Where a host keeps the helpers: one file per version of lib.sh, never removed (a later delete
  * still names the version it was created with), so editing lib.sh changes every script using it.
  */
 export function helpersPath(): string {
-    return `/usr/local/lib/openpai/helpers-${scriptDigest(read("lib.sh"))}.sh`;
+    // Every host resource names it: lib.sh is hashed once per run, not once per resource.
+    helpersFile ??= `/usr/local/lib/openpai/helpers-${scriptDigest(read("lib.sh"))}.sh`;
+    return helpersFile;
 }
 
 /** Exit code of a script whose host has no helpers: not provisioned by this stack, or reinstalled. */

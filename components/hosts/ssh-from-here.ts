@@ -34,7 +34,7 @@ export function sshEnvironment(connection: HostConnection): Record<string, pulum
 }
 
 /** Bash that runs, as root on `connection`'s host, the script on its stdin (through on_host). */
-export function onHost(connection: HostConnection): string {
+function onHost(connection: HostConnection): string {
     return `on_host ${shellQuote(connection.host)} ${connection.port} ${shellQuote(connection.user)} ${shellQuote(asRoot(connection.user))}`;
 }
 
