@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import {
-    ConfigError, formatIssues, hivedForStack, importLegacy, LegacyFiles, missingSecrets, parseStackConfig,
+    ConfigError, formatIssues, hivedForStack, printable, importLegacy, LegacyFiles, missingSecrets, parseStackConfig,
     readStackFile, StackConfig, validateHivedText, VcCapacity, HivedFinding,
 } from "../config";
 import { nodeLabels } from "../components/kubernetes/node-labels";
@@ -55,7 +55,7 @@ export function run(argv: string[], io: Io = processIo): number {
         } else if ((err as NodeJS.ErrnoException).code === "ENOENT" || (err as NodeJS.ErrnoException).code === "EISDIR") {
             io.err(`openpai: cannot read ${(err as NodeJS.ErrnoException).path}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : "is a directory"}`);
         } else {
-            io.err(`openpai: unexpected failure: ${(err as Error).message}${process.env.OPENPAI_DEBUG ? `\n${(err as Error).stack}` : " (set OPENPAI_DEBUG=1 for details)"}`);
+            io.err(`openpai: unexpected failure: ${printable(String((err as Error).message))}${process.env.OPENPAI_DEBUG ? `\n${(err as Error).stack}` : " (set OPENPAI_DEBUG=1 for details)"}`);
         }
         return 1;
     }
@@ -130,7 +130,7 @@ function validateStack(file: string, io: Io): number {
     const stack = loadStack(file, false);
     const { report } = hivedForStack(stack);
     for (const w of report.warnings) {
-        io.err(`warning: hived: ${w.path}: ${w.message}`);
+        io.err(`warning: hived: ${printable(w.path)}: ${printable(w.message)}`);
     }
     const todo = missingSecrets(stack);
     if (todo.length > 0) {
@@ -237,7 +237,8 @@ function importFiles(args: string[], io: Io): number {
 export function capacityTable(capacity: VcCapacity[]): string {
     const rows = capacity.map(c => [c.vc, String(c.gpus), String(c.cpus),
         Object.entries(c.leafCells).map(([t, n]) => `${n} x ${t}`).join(", ")]);
-    const all = [["VC", "GPUs", "CPUs", "cells"], ...rows];
+    // A full hived config names its VCs and cell types: printed the way issues are (no control characters).
+    const all = [["VC", "GPUs", "CPUs", "cells"], ...rows.map(r => r.map(cell => printable(cell, 200)))];
     const widths = all[0].map((_, i) => Math.max(...all.map(r => r[i].length)));
     return all.map(r => r.map((v, i) => v.padEnd(widths[i])).join("  ").trimEnd()).join("\n");
 }

@@ -39,6 +39,9 @@ export interface StackSecrets {
     sshPassword?: pulumi.Output<string>;
     kubeconfig?: pulumi.Output<string>;
     registryPassword?: pulumi.Output<string>;
+    /** Passwords of cluster.aptProxyUser and cluster.aptMirrorUser (apt's auth.conf.d on the hosts). */
+    aptProxyPassword?: pulumi.Output<string>;
+    aptMirrorPassword?: pulumi.Output<string>;
 }
 
 /** Reads the credentials; a kubeconfig given as `cluster.kubeconfigPath` is read from that file. */

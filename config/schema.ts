@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { hostField, hostPortField, localPathField, loginField, posixUserField, textField, urlField } from "./fields";
+import { quantityToMi } from "./layout";
 
 /** OpenPAI's hostname rule (layout schema): lowercase RFC 1123 names, dots allowed. */
 export const hostnamePattern = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -7,28 +9,39 @@ export const dnsLabelPattern = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 /** SKU names become HiveD cell type names, where a dot separates chain segments. */
 export const skuNamePattern = /^[A-Za-z0-9]([-_A-Za-z0-9]*[A-Za-z0-9])?$/;
 const quantityPattern = /^([0-9]+(\.[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$/;
-const versionPattern = /^v[0-9]+\.[0-9]+\.[0-9]+$/;
+const versionPattern = /^v[0-9]{1,4}\.[0-9]{1,4}\.[0-9]{1,6}$/;
+/** A repository path as the image reference grammar has it (distribution/reference): lowercase components and '/'. */
+const repositoryPathPattern = /^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$/;
+/** Larger than any machine: a bound keeps sizes finite (400 nines would be Infinity) and validation fast. */
+const maxMemoryMi = 2 ** 30;
+const maxVcores = 4096;
+/** GPUs (or other devices) per machine: 8 today, 56 MIG slices on 8 GPUs, more with time-slicing. */
+const maxDevices = 256;
+/** Kubernetes' largest tested cluster. */
+const maxMachines = 5000;
 
 const dnsLabel = (what: string) => z.string().max(63).regex(dnsLabelPattern,
     `${what} must be a lowercase DNS-1123 label (a-z, 0-9, '-', starting and ending alphanumeric)`);
 const hostname = z.string().max(253).regex(hostnamePattern,
     "hostname must be lowercase RFC 1123 (a-z, 0-9, '-', '.'): Kubernetes uses it as the node name");
 const cidr = z.cidrv4({ message: "must be an IPv4 CIDR such as 10.200.0.0/13" });
-const url = z.string().regex(/^https?:\/\/[^\s/]+/, "must be a URL starting with http:// or https://");
+const loginInstead = (user: string, secret: string) =>
+    `set ${user} and the secret openpai:${secret} instead ('pulumi config set --secret openpai:${secret} ...')`;
 /** OpenPAI writes booleans in layout.yaml as the strings "true"/"false"; accept both forms. */
 const layoutFlag = z.union([z.boolean(), z.enum(["true", "false"])], {
     message: "must be true or false",
 }).transform(v => v === true || v === "true");
-const positiveInt = (what: string) => z.number({ message: `${what} must be a number` })
-    .int(`${what} must be a whole number`).positive(`${what} must be at least 1`);
+const positiveInt = (what: string, max: number) => z.number({ message: `${what} must be a number` })
+    .int(`${what} must be a whole number`).positive(`${what} must be at least 1`).max(max, `${what} must be at most ${max}`);
 
 export const registrySchema = z.strictObject({
     /** Registry host serving the PAI images; docker.io by default. */
-    domain: z.string().min(1).default("docker.io"),
+    domain: hostPortField("registry.example.com:5000").default("docker.io"),
     /** Repository namespace of the PAI images. */
-    namespace: z.string().min(1).default("openpai"),
+    namespace: z.string().max(200).regex(repositoryPathPattern,
+        "must be a repository path: lowercase letters and digits, separated by '.', '_', '-' or '/'").default("openpai"),
     /** User for a private registry; the password goes in the secret `openpai:registryPassword`. */
-    username: z.string().min(1).optional(),
+    username: loginField.optional(),
 });
 
 export const clusterSchema = z.strictObject({
@@ -39,58 +52,65 @@ export const clusterSchema = z.strictObject({
     paiVersion: z.string().regex(versionPattern, "must be an image tag like v1.8.0").default("v1.8.0"),
     kubernetesVersion: z.string().regex(versionPattern, "must be a Kubernetes release like v1.34.3").default("v1.34.3"),
     registry: registrySchema.prefault({}),
-    registryMirrors: z.array(url).default([]),
+    registryMirrors: z.array(urlField({ path: true,
+        credentials: "registry mirrors are used without a login: use one that allows anonymous pulls (private PAI images: cluster.registry.username and the secret openpai:registryPassword)",
+    })).max(16, "at most 16 mirrors").default([]),
     /** Mirror of pkgs.k8s.io (same layout: <mirror>/core:/stable:/v1.34/deb/) for the Kubernetes packages. */
-    aptMirror: url.optional(),
+    aptMirror: urlField({ path: true, credentials: loginInstead("cluster.aptMirrorUser", "aptMirrorPassword") }).optional(),
+    /** User name at aptMirror, when it asks for a login; the password is the secret `openpai:aptMirrorPassword`. */
+    aptMirrorUser: loginField.optional(),
     /** HTTP proxy for the hosts' apt (e.g. apt-cacher-ng, squid); the aptMirror host is reached directly. */
-    aptProxy: url.optional(),
+    aptProxy: urlField({ path: false, credentials: loginInstead("cluster.aptProxyUser", "aptProxyPassword") }).optional(),
+    /** User name at aptProxy, when it asks for a login; the password is the secret `openpai:aptProxyPassword`. */
+    aptProxyUser: loginField.optional(),
     /** API server address (host or host:port) for workers and this program, if not the master's hostip:6443; added to the certificate. */
-    apiServerEndpoint: z.string().regex(/^[A-Za-z0-9.-]+(:[0-9]{1,5})?$/, "must be host or host:port, e.g. pai-api.example.com:6443").optional(),
+    apiServerEndpoint: hostPortField("pai-api.example.com:6443").optional(),
     podCidr: cidr.default("10.200.0.0/13"),
     serviceCidr: cidr.default("10.192.0.0/13"),
-    kubeconfigPath: z.string().min(1).optional(),
+    kubeconfigPath: localPathField.optional(),
     nvidiaDriverBranch: z.string().regex(/^[0-9]{3}$/, "must be a driver branch such as 580").default("580"),
     /** `install`: the driver step installs the branch (rebooting if needed); `verify`: the admin installed it, the step checks it. */
     nvidiaDriver: z.enum(["install", "verify"], { message: "must be 'install' or 'verify'" }).default("install"),
     /** NVIDIA container toolkit package version (NVIDIA's apt repository). */
-    nvidiaToolkitVersion: z.string().regex(/^[0-9][0-9A-Za-z.+~-]*$/, "must be a package version such as 1.17.8-1").default("1.17.8-1"),
-    portalHost: hostname.optional(),
+    nvidiaToolkitVersion: z.string().max(64).regex(/^[0-9][0-9A-Za-z.+~-]*$/, "must be a package version such as 1.17.8-1").default("1.17.8-1"),
+    portalHost: hostField({ lowercase: true }).optional(),
     /**
      * kubelet's hard eviction thresholds (signal -> quantity or percent), instead of its defaults
      * (10%/15% free disk): for nodes whose disk is shared and large, e.g. containers of one machine.
      */
     kubeletEvictionHard: z.partialRecord(z.enum(["memory.available", "nodefs.available", "nodefs.inodesFree", "imagefs.available", "imagefs.inodesFree", "pid.available"], {
         message: "must be a kubelet eviction signal: memory.available, nodefs.available, nodefs.inodesFree, imagefs.available, imagefs.inodesFree, pid.available",
-    }), z.string().regex(/^[0-9]+(\.[0-9]+)?(%|Ki|Mi|Gi|Ti)?$/, "must be a quantity such as 1Gi or a percentage such as 5%")).optional(),
+    }), z.string().max(24).regex(/^[0-9]+(\.[0-9]+)?(%|Ki|Mi|Gi|Ti)?$/, "must be a quantity such as 1Gi or a percentage such as 5%")).optional(),
     /** Run every host step in check-only mode: print what it would do, change nothing. */
     checkOnly: z.boolean().default(false),
 });
 
 export const computingDeviceSchema = z.strictObject({
-    type: z.string().regex(/^[a-z0-9.-]+\/[a-z0-9.-]+$/, "must be a Kubernetes extended resource such as nvidia.com/gpu"),
-    model: z.string().min(1).optional(),
-    count: positiveInt("computing-device.count"),
+    type: z.string().max(253).regex(/^[a-z0-9.-]+\/[a-z0-9.-]+$/, "must be a Kubernetes extended resource such as nvidia.com/gpu"),
+    model: textField(64, 1).optional(),
+    count: positiveInt("computing-device.count", maxDevices),
 });
 
 export const machineSkuSchema = z.strictObject({
-    mem: z.string().regex(quantityPattern, "must be a memory quantity such as 60Gi"),
-    cpu: z.strictObject({ vcore: positiveInt("cpu.vcore") }),
+    mem: z.string().max(32).regex(quantityPattern, "must be a memory quantity such as 60Gi")
+        .refine(mem => !quantityPattern.test(mem) || quantityToMi(mem) <= maxMemoryMi, "must be at most 1Pi"),
+    cpu: z.strictObject({ vcore: positiveInt("cpu.vcore", maxVcores) }),
     "computing-device": computingDeviceSchema.optional(),
 });
 
 export const machineSchema = z.strictObject({
     hostname,
     hostip: z.ipv4({ message: "must be an IPv4 address such as 10.0.0.11" }),
-    "machine-type": z.string().min(1, "name a key of machine-sku"),
+    "machine-type": z.string().max(63).regex(skuNamePattern, "name a key of machine-sku"),
     "pai-master": layoutFlag.default(false),
     "pai-worker": layoutFlag.default(false),
     "pai-storage": layoutFlag.default(false),
 });
 
 export const layoutSchema = z.strictObject({
-    "machine-sku": z.record(z.string().regex(skuNamePattern, "SKU names may use letters, digits, '-' and '_'"),
+    "machine-sku": z.record(z.string().max(63).regex(skuNamePattern, "SKU names may use letters, digits, '-' and '_' (at most 63)"),
         machineSkuSchema),
-    "machine-list": z.array(machineSchema).min(1, "list at least one master and one worker"),
+    "machine-list": z.array(machineSchema).min(1, "list at least one master and one worker").max(maxMachines, `at most ${maxMachines} machines`),
 }).superRefine((layout, ctx) => {
     const seenHost = new Map<string, number>();
     const seenIp = new Map<string, number>();
@@ -128,51 +148,55 @@ export const layoutSchema = z.strictObject({
 });
 
 export const sshSchema = z.strictObject({
-    user: z.string().min(1).default("ubuntu"),
+    user: posixUserField.default("ubuntu"),
     port: z.number().int().min(1).max(65535).default(22),
     /** SSH connection attempts per step, with pauses between them (covers reboots). */
     dialAttempts: z.number().int().min(1).max(1000).default(30),
     bastion: z.strictObject({
-        host: z.string().min(1),
+        host: hostField({ ipv6: true }),
         port: z.number().int().min(1).max(65535).default(22),
-        user: z.string().min(1).optional(),
+        user: posixUserField.optional(),
     }).optional(),
 });
 
 /** The admin's dev box, reached over SSH like the hosts: kubectl and the kubeconfig go there. */
 export const devBoxSchema = z.strictObject({
-    host: z.string().min(1),
+    host: hostField({ ipv6: true }),
     port: z.number().int().min(1).max(65535).default(22),
-    user: z.string().min(1).optional(),
+    user: posixUserField.optional(),
 });
 
 /** A VC's share of one SKU: whole nodes, single GPUs (or vCPUs on CPU-only SKUs), or pinned hosts. */
 export const skuQuotaSchema = z.union([
-    z.number().int("must be a whole number of nodes").min(0, "must not be negative"),
+    z.number().int("must be a whole number of nodes").min(0, "must not be negative").max(maxMachines, `at most ${maxMachines}`),
     z.strictObject({
-        nodes: z.number().int().min(0).default(0),
-        cells: z.number().int().min(0).default(0),
-        pinned: z.array(hostname).default([]),
+        // Whole numbers by a refinement: a failed .int() reads as a type mismatch and the union would hide it.
+        nodes: z.number().min(0).max(maxMachines).refine(Number.isInteger, "must be a whole number").default(0),
+        cells: z.number().min(0).max(maxMachines * maxDevices).refine(Number.isInteger, "must be a whole number").default(0),
+        pinned: z.array(hostname).max(maxMachines).default([]),
     }),
 ], { message: "give a number of nodes, or {nodes, cells, pinned}" }).transform(q =>
     typeof q === "number" ? { nodes: q, cells: 0, pinned: [] as string[] } : q);
 
-export const virtualClustersSchema = z.record(dnsLabel("a virtual cluster name"), z.record(z.string(), skuQuotaSchema));
+export const virtualClustersSchema = z.record(dnsLabel("a virtual cluster name"),
+    z.record(z.string().max(63).regex(skuNamePattern, "name a worker SKU (a key of layout.machine-sku)"), skuQuotaSchema));
 
 /**
  * A group of PAI users and what it may do: rendered into rest-server's group.yaml (grouplist).
  * rest-server's group names are letters, digits and '_' (src/rest-server/src/config/v2/group.js).
  */
 export const groupSchema = z.strictObject({
-    name: z.string().regex(/^[A-Za-z0-9_]+$/, "group names may use letters, digits and '_' only (rest-server's rule)"),
-    description: z.string().default(""),
+    // rest-server keeps a group in a Secret named by the group name in hex (src/rest-server/src/models/kubernetes/k8s-secret.js): 253 / 2.
+    name: z.string().max(126, "at most 126 characters (rest-server names its Secret by the name in hex)")
+        .regex(/^[A-Za-z0-9_]+$/, "group names may use letters, digits and '_' only (rest-server's rule)"),
+    description: textField(1000).default(""),
     /** Members are PAI administrators (every VC, user management). */
     admin: z.boolean().default(false),
     /** VCs the members may submit jobs to. */
-    virtualClusters: z.array(dnsLabel("a virtual cluster name")).default([]),
+    virtualClusters: z.array(dnsLabel("a virtual cluster name")).max(1000).default([]),
 });
 
-export const groupsSchema = z.array(groupSchema);
+export const groupsSchema = z.array(groupSchema).max(1000, "at most 1000 groups");
 
 /** Optional services; OpenPAI's essential services are always deployed. */
 export const servicesSchema = z.strictObject({

@@ -8,12 +8,15 @@ import {
 } from "./schema";
 import { NodeReserve, quotaCells, WorkerSku, workerSkus } from "./layout";
 import { workerReserve } from "./daemons";
+import { maxHivedBytes, maxValueBytes, sizeProblem } from "./fields";
+import { aptLoginIssues, missingAptPasswords } from "./apt-logins";
 
 /** The Pulumi config namespace of this project (`openpai:<key>`). */
 export const configNamespace = "openpai";
 
 /** Keys that hold credentials: accepted only as Pulumi secrets, never printed. */
-export const secretKeys = ["sshPrivateKey", "sshPassword", "kubeconfig", "registryPassword"] as const;
+export const secretKeys = ["sshPrivateKey", "sshPassword", "kubeconfig", "registryPassword",
+    "aptProxyPassword", "aptMirrorPassword"] as const;
 
 const knownKeys = ["cluster", "layout", "ssh", "devBox", "virtualClusters", "hived", "groups", "services", "adminUser", ...secretKeys];
 
@@ -79,6 +82,12 @@ export function parseStackConfig(raw: Record<string, RawConfigValue>, source = "
     }
     const parsed: Record<string, unknown> = {};
     for (const [key, schema] of Object.entries(sections)) {
+        const limit = key === "hived" ? maxHivedBytes : maxValueBytes;
+        const tooLarge = sizeProblem(raw[key]?.value, limit) ?? sizeProblem(decodeObject(raw[key]?.value), limit);
+        if (tooLarge) {
+            issues.push({ path: key, message: tooLarge });
+            continue;
+        }
         const result = (schema as z.ZodType).safeParse(decodeObject(raw[key]?.value), { reportInput: true });
         if (result.success) {
             parsed[key] = result.data;
@@ -127,6 +136,12 @@ export function describeIssue(issue: z.core.$ZodIssue): string {
     if (issue.code === "invalid_key") {
         return issue.issues.map(i => i.message).join("; ");
     }
+    // zod's own wording ("Too big: expected string to have <=63 characters") in the user's terms.
+    if ((issue.code === "too_big" || issue.code === "too_small") && /^Too (big|small):/.test(issue.message)) {
+        const bound = issue.code === "too_big" ? `at most ${issue.maximum}` : `at least ${issue.minimum}`;
+        const unit = issue.origin === "string" ? " characters" : issue.origin === "array" ? " entries" : "";
+        return `must be ${bound}${unit}`;
+    }
     return issue.message;
 }
 
@@ -143,6 +158,7 @@ export function missingSecrets(config: StackConfig): ConfigIssue[] {
     if (cluster.registry.username && !providedSecrets.has("registryPassword")) {
         issues.push({ path: "registryPassword", message: "cluster.registry.username is set: also run 'pulumi config set --secret openpai:registryPassword ...'" });
     }
+    issues.push(...missingAptPasswords(config));
     return issues;
 }
 
@@ -156,7 +172,7 @@ function crossCheck(config: StackConfig): ConfigIssue[] {
     if (cidrsOverlap(cluster.podCidr, cluster.serviceCidr)) {
         issues.push({ path: "cluster.serviceCidr", message: `overlaps cluster.podCidr ${cluster.podCidr}: choose disjoint ranges` });
     }
-    issues.push(...checkGroups(config));
+    issues.push(...checkGroups(config), ...aptLoginIssues(config));
     if (!hived) {
         const skus = workerSkus(layout, workerReserve(config.services));
         issues.push(...checkGeneratedCellTypes(skus, workerReserve(config.services)));
@@ -283,8 +299,14 @@ function cidrsOverlap(a: string, b: string): boolean {
  * value is not needed for validation.
  */
 export function readStackFile(path: string): Record<string, RawConfigValue> {
+    if (fs.statSync(path).size > maxStackFileBytes) {
+        throw new ConfigError(path, [{ path: "", message: `is larger than ${maxStackFileBytes / 2 ** 20} MiB: a stack file holds a few KiB of settings; is this the right file?` }]);
+    }
     return parseStackYaml(fs.readFileSync(path, "utf8"), path);
 }
+
+/** Far more than a stack file needs (each openpai:* value is at most 1 MiB, and there are a dozen). */
+const maxStackFileBytes = 16 * 2 ** 20;
 
 /** The `openpai:*` values of a `Pulumi.<stack>.yaml` text; `source` names it in errors. */
 export function parseStackYaml(text: string, source: string): Record<string, RawConfigValue> {

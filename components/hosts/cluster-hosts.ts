@@ -48,6 +48,10 @@ export class ClusterHosts extends pulumi.ComponentResource {
             registryMirrors: cluster.registryMirrors,
             aptMirror: cluster.aptMirror,
             aptProxy: cluster.aptProxy,
+            aptLogins: {
+                proxy: cluster.aptProxyUser && secrets.aptProxyPassword ? { user: cluster.aptProxyUser, password: secrets.aptProxyPassword } : undefined,
+                mirror: cluster.aptMirrorUser && secrets.aptMirrorPassword ? { user: cluster.aptMirrorUser, password: secrets.aptMirrorPassword } : undefined,
+            },
             apiEndpoint: this.apiEndpoint,
             checkOnly: cluster.checkOnly,
         };

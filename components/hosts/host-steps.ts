@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { Layout, Machine, MachineSku, quantityToMi } from "../../config";
+import { Layout, Machine, MachineSku, quantityToMi, urlHost } from "../../config";
 import { managedNodeLabels, nodeLabels } from "../kubernetes/node-labels";
 import { RemoteCommand } from "./commands";
 import { HostConnection, hostStep, HostStepArgs, StepInputPart } from "./step";
@@ -14,10 +14,18 @@ export interface HostCommonArgs {
     aptMirror?: string;
     /** HTTP proxy for apt. */
     aptProxy?: string;
+    /** Logins for aptProxy and aptMirror (config/apt-logins.ts), kept in apt's auth.conf.d on each host. */
+    aptLogins?: { proxy?: AptLogin; mirror?: AptLogin };
     /** host:port of the API server, for kubeadm and joining workers. */
     apiEndpoint: string;
     /** Print what each step would do instead of doing it. */
     checkOnly: boolean;
+}
+
+/** A user and password (secret) for a URL apt fetches from. */
+export interface AptLogin {
+    user: string;
+    password: pulumi.Input<string>;
 }
 
 /**
@@ -45,11 +53,19 @@ export class StepChain {
     }
 }
 
-/** The prepare step (every host, the dev box too): apt's proxy, with the Kubernetes mirror reached directly. */
+/**
+ * The prepare step (every host, the dev box too): apt's proxy, with the Kubernetes mirror reached
+ * directly, and the logins for both (a password makes the resource's script a secret).
+ */
 export function preparePart(common: HostCommonArgs): StepInputPart {
-    return { step: "prepare", settings: common.aptProxy
-        ? { APT_PROXY: common.aptProxy, APT_DIRECT_HOSTS: common.aptMirror ? new URL(common.aptMirror).host : "" }
-        : {} };
+    const { aptProxy, aptMirror, aptLogins = {} } = common;
+    return { step: "prepare", settings: {
+        ...(aptProxy ? { APT_PROXY: aptProxy, APT_DIRECT_HOSTS: aptMirror ? urlHost(aptMirror) : "" } : {}),
+        ...(aptProxy && aptLogins.proxy ? { APT_PROXY_USER: aptLogins.proxy.user, APT_PROXY_PASSWORD: pulumi.secret(aptLogins.proxy.password) } : {}),
+        ...(aptMirror && aptLogins.mirror
+            ? { APT_MIRROR: aptMirror, APT_MIRROR_USER: aptLogins.mirror.user, APT_MIRROR_PASSWORD: pulumi.secret(aptLogins.mirror.password) }
+            : {}),
+    } };
 }
 
 /** prepare, preflight, kernel: the same on every cluster host (the host's `provision` resource). */

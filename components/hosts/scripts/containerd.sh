@@ -5,6 +5,19 @@ set -euo pipefail
 REGISTRY_MIRRORS="${REGISTRY_MIRRORS:-}"
 mirrored_registries=(docker.io registry.k8s.io nvcr.io ghcr.io quay.io)
 
+# The program's validator lets only plain URLs through. A control character (a newline could end
+# a line of hosts.toml and add settings) stops the step all the same; quotes and backslashes are
+# escaped (toml_string).
+if [[ "$REGISTRY_MIRRORS" == *[[:cntrl:]]* ]]; then
+  log "error: cluster.registryMirrors has a control character" >&2
+  exit 1
+fi
+# toml_string VALUE: VALUE as a TOML basic string (no control characters in VALUE).
+toml_string() {
+  local value="${1//\\/\\\\}"
+  printf '"%s"' "${value//\"/\\\"}"
+}
+
 apt_install containerd
 restart=false
 if ! check_only || command -v containerd >/dev/null 2>&1; then
@@ -23,9 +36,9 @@ for registry in "${mirrored_registries[@]}"; do
   upstream="https://$registry"
   [[ "$registry" == docker.io ]] && upstream="https://registry-1.docker.io"
   {
-    echo "server = \"$upstream\""
+    echo "server = $(toml_string "$upstream")"
     for mirror in "${mirrors[@]}"; do
-      printf '\n[host."%s"]\n  capabilities = ["pull", "resolve"]\n' "$mirror"
+      printf '\n[host.%s]\n  capabilities = ["pull", "resolve"]\n' "$(toml_string "$mirror")"
     done
   } | write_file "$file" 0644 || true
 done

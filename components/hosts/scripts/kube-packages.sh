@@ -6,6 +6,9 @@ set -euo pipefail
 : "${K8S_VERSION:?}"
 APT_MIRROR="${APT_MIRROR:-https://pkgs.k8s.io}"
 KUBE_PACKAGES="${KUBE_PACKAGES:-kubelet kubeadm kubectl}"
+# The mirror goes into a sources.list line, whose fields end at whitespace: the program's validator
+# lets only plain URLs through, and this refuses anything else again.
+[[ "$APT_MIRROR" =~ ^https?://[][A-Za-z0-9._~+:/%-]+$ ]] || { log "error: cluster.aptMirror is not a plain URL" >&2; exit 1; }
 
 minor="${K8S_VERSION#v}"
 minor="${minor%.*}"
@@ -23,7 +26,13 @@ if [[ ! -f "$keyring" ]] || ! grep -qxF "$source_line" /etc/apt/sources.list.d/k
   if check_only; then
     log "would fetch the signing key $APT_MIRROR/core:/stable:/v$minor/deb/Release.key"
   else
-    curl -fsSL --retry 3 "$APT_MIRROR/core:/stable:/v$minor/deb/Release.key" | gpg --batch --yes --dearmor -o "$keyring"
+    # Through apt's own downloader, the way the packages come: apt's proxy settings and the mirror's
+    # login (auth.conf.d, prepare.sh), into a directory apt's download user may write.
+    download="$(mktemp -d)"
+    trap 'rm -rf "$download"' EXIT
+    chown _apt "$download" 2>/dev/null || true
+    /usr/lib/apt/apt-helper download-file "$APT_MIRROR/core:/stable:/v$minor/deb/Release.key" "$download/Release.key" >/dev/null
+    gpg --batch --yes --dearmor -o "$keyring" "$download/Release.key"
     changed "added the Kubernetes apt key from $APT_MIRROR"
   fi
 fi

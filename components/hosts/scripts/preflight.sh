@@ -35,11 +35,21 @@ if [[ "$provisioned" == false ]]; then
 fi
 reachable=()
 unreachable=()
-for target in ${REGISTRY_MIRRORS:-https://registry.k8s.io https://registry-1.docker.io}; do
+# One word per mirror, never a glob ([::1] is one) or code: the address goes to bash -c as arguments.
+read -ra targets <<<"${REGISTRY_MIRRORS:-https://registry.k8s.io https://registry-1.docker.io}"
+for target in "${targets[@]}"; do
   hostport="${target#*://}"
   hostport="${hostport%%/*}"
-  [[ "$hostport" == *:* ]] || { [[ "$target" == http://* ]] && hostport+=":80" || hostport+=":443"; }
-  if timeout 5 bash -c "exec 3<>/dev/tcp/${hostport%:*}/${hostport##*:}" 2>/dev/null; then reachable+=("$target"); else unreachable+=("$target"); fi
+  port=443
+  [[ "$target" == http://* ]] && port=80
+  if [[ "$hostport" =~ ^\[([0-9A-Fa-f:.]+)\](:([0-9]+))?$ || "$hostport" =~ ^([^:]+)(:([0-9]+))?$ ]]; then
+    address="${BASH_REMATCH[1]}"
+    port="${BASH_REMATCH[3]:-$port}"
+  else
+    address="$hostport"
+  fi
+  # shellcheck disable=SC2016 # $1 and $2 expand in that bash, from its arguments
+  if timeout 5 bash -c 'exec 3<>"/dev/tcp/$1/$2"' check-registry "$address" "$port" 2>/dev/null; then reachable+=("$target"); else unreachable+=("$target"); fi
 done
 
 case "$os" in

@@ -1,9 +1,28 @@
 #!/usr/bin/env bash
 # Makes the host ready for package operations: cloud-init done, no apt/dpkg lock held, and the
-# lab's apt settings (proxy, hosts reached directly, lock timeout) in place.
+# lab's apt settings (proxy, hosts reached directly, lock timeout, logins) in place.
 set -euo pipefail
 APT_PROXY="${APT_PROXY:-}"
 APT_DIRECT_HOSTS="${APT_DIRECT_HOSTS:-}"
+APT_PROXY_USER="${APT_PROXY_USER:-}"
+APT_PROXY_PASSWORD="${APT_PROXY_PASSWORD:-}"
+APT_MIRROR="${APT_MIRROR:-}"
+APT_MIRROR_USER="${APT_MIRROR_USER:-}"
+APT_MIRROR_PASSWORD="${APT_MIRROR_PASSWORD:-}"
+
+# The program's validator lets only plain URLs, host names and logins through; this refuses anything
+# else again before it reaches apt's files (in check-only mode too), never printing the value.
+# apt's config strings have no escapes: a quote, backslash, ';', brace or newline could end the
+# string and add options (an APT::Update::Pre-Invoke hook runs as root); auth.conf's tokens end at
+# whitespace and it has no quoting.
+refuse() {
+  log "error: $1 $2" >&2
+  exit 1
+}
+plain_url='^https?://[][A-Za-z0-9._~+:/%-]+$'
+[[ -z "$APT_PROXY" || "$APT_PROXY" =~ $plain_url ]] || refuse cluster.aptProxy "is not a plain URL"
+[[ -z "$APT_MIRROR" || "$APT_MIRROR" =~ $plain_url ]] || refuse cluster.aptMirror "is not a plain URL"
+token() { [[ -n "$1" && "$1" != *[[:space:][:cntrl:]]* ]]; }
 
 if command -v cloud-init >/dev/null 2>&1; then
   log "waiting for cloud-init"
@@ -25,11 +44,35 @@ if [[ -n "$APT_PROXY" ]]; then
   settings+="
 Acquire::http::Proxy \"$APT_PROXY\";
 Acquire::https::Proxy \"$APT_PROXY\";"
-  for host in $APT_DIRECT_HOSTS; do
+  read -ra direct_hosts <<<"$APT_DIRECT_HOSTS"
+  for host in "${direct_hosts[@]}"; do
+    [[ "${host%%:*}" =~ ^[A-Za-z0-9.-]+$ ]] || refuse cluster.aptMirror "has a host apt's configuration cannot name"
     settings+="
 Acquire::http::Proxy::${host%%:*} \"DIRECT\";
 Acquire::https::Proxy::${host%%:*} \"DIRECT\";"
   done
 fi
 printf '%s\n' "$settings" | write_file /etc/apt/apt.conf.d/90openpai 0644 || true
-log "ready: boot id $(cat /proc/sys/kernel/random/boot_id), apt proxy ${APT_PROXY:-none}"
+
+# Logins in auth.conf.d, readable by root only (apt opens it before it drops privileges). The
+# machine token names the scheme: apt sends a login over plain http only when told so.
+logins=""
+if [[ -n "$APT_MIRROR_USER" ]]; then
+  token "$APT_MIRROR_USER" || refuse cluster.aptMirrorUser "has whitespace or control characters"
+  token "$APT_MIRROR_PASSWORD" || refuse openpai:aptMirrorPassword "is empty or has whitespace or control characters, which apt's auth.conf cannot hold: choose another password"
+  logins+="machine ${APT_MIRROR%/} login $APT_MIRROR_USER password $APT_MIRROR_PASSWORD"$'\n'
+fi
+if [[ -n "$APT_PROXY_USER" ]]; then
+  token "$APT_PROXY_USER" || refuse cluster.aptProxyUser "has whitespace or control characters"
+  token "$APT_PROXY_PASSWORD" || refuse openpai:aptProxyPassword "is empty or has whitespace or control characters, which apt's auth.conf cannot hold: choose another password"
+  proxy_host="${APT_PROXY#*://}"
+  logins+="machine ${APT_PROXY%%://*}://${proxy_host%%/*} login $APT_PROXY_USER password $APT_PROXY_PASSWORD"$'\n'
+fi
+auth=/etc/apt/auth.conf.d/90openpai.conf
+if [[ -n "$logins" ]]; then
+  printf '%s' "$logins" | write_file "$auth" 0600 || true
+elif [[ -f "$auth" ]]; then
+  run rm -f "$auth"
+  check_only || changed "removed $auth (no apt logins any more)"
+fi
+log "ready: boot id $(cat /proc/sys/kernel/random/boot_id), apt proxy ${APT_PROXY:-none}${APT_PROXY_USER:+ (login $APT_PROXY_USER)}${APT_MIRROR_USER:+, mirror login $APT_MIRROR_USER}"
