@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { hostField, hostPortField, localPathField, loginField, posixUserField, textField, urlField } from "./fields";
 import { quantityToMi } from "./layout";
+import { parseKnownHosts, parsePublicKey } from "./known-hosts";
 
 /** OpenPAI's hostname rule (layout schema): lowercase RFC 1123 names, dots allowed. */
 export const hostnamePattern = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -147,6 +148,21 @@ export const layoutSchema = z.strictObject({
     }
 });
 
+/** A host's SSH public key as `<type> <base64>` (config/known-hosts.ts). */
+const hostKeyField = z.string().max(16 * 1024, "must be at most 16 KiB: one public key").superRefine((value, ctx) => {
+    const key = parsePublicKey(value);
+    if (typeof key === "string") {
+        ctx.addIssue({ code: "custom", message: key });
+    }
+});
+
+/** SSH host keys as OpenSSH's known_hosts text (config/known-hosts.ts). */
+const knownHostsField = z.string().max(4 * 1024 * 1024, "must be at most 4 MiB").superRefine((value, ctx) => {
+    for (const problem of parseKnownHosts(value).problems) {
+        ctx.addIssue({ code: "custom", message: problem });
+    }
+});
+
 export const sshSchema = z.strictObject({
     user: posixUserField.default("ubuntu"),
     port: z.number().int().min(1).max(65535).default(22),
@@ -157,6 +173,14 @@ export const sshSchema = z.strictObject({
         port: z.number().int().min(1).max(65535).default(22),
         user: posixUserField.optional(),
     }).optional(),
+    /**
+     * Known SSH host keys by host (a layout hostname or hostip, the bastion's or the dev box's
+     * host). A host no known key names is trusted on first use: the key it shows on the first up
+     * is kept in the state, and a host showing another one later is refused.
+     */
+    hostKeys: z.record(z.string().min(1), hostKeyField).optional(),
+    /** Known SSH host keys as known_hosts text (ssh-keyscan's output; hashed names too); hostKeys comes first. */
+    knownHosts: knownHostsField.optional(),
 });
 
 /** The admin's dev box, reached over SSH like the hosts: kubectl and the kubeconfig go there. */

@@ -10,6 +10,7 @@ import { NodeReserve, quotaCells, WorkerSku, workerSkus } from "./layout";
 import { workerReserve } from "./daemons";
 import { maxHivedBytes, maxValueBytes, sizeProblem } from "./fields";
 import { aptLoginIssues, missingAptPasswords } from "./apt-logins";
+import { checkHostKeyNames } from "./known-hosts";
 
 /** The Pulumi config namespace of this project (`openpai:<key>`). */
 export const configNamespace = "openpai";
@@ -173,6 +174,7 @@ function crossCheck(config: StackConfig): ConfigIssue[] {
         issues.push({ path: "cluster.serviceCidr", message: `overlaps cluster.podCidr ${cluster.podCidr}: choose disjoint ranges` });
     }
     issues.push(...checkGroups(config), ...aptLoginIssues(config));
+    issues.push(...checkHostKeyNames(config));
     if (!hived) {
         const skus = workerSkus(layout, workerReserve(config.services));
         issues.push(...checkGeneratedCellTypes(skus, workerReserve(config.services)));

@@ -1,10 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import { masterOf, StackConfig, workersOf } from "../../config";
+import { configuredHostKeys } from "../../config/known-hosts";
 import { StackSecrets } from "../../config/pulumi";
 import { DevBox } from "./dev-box";
+import { hostKey } from "./host-key";
 import { HostCommonArgs, nodeLabelArgs } from "./host-steps";
 import { MasterHost } from "./master-host";
-import { HostConnection } from "./step";
+import { BastionConnection, HostConnection } from "./step";
 import { WorkerHost } from "./worker-host";
 
 export interface ClusterHostsArgs {
@@ -37,9 +39,21 @@ export class ClusterHosts extends pulumi.ComponentResource {
         const { config, secrets } = args;
         const { cluster, ssh, layout } = config;
         const credentials = { privateKey: secrets.sshPrivateKey, password: secrets.sshPassword };
-        const proxy = ssh.bastion ? { host: ssh.bastion.host, port: ssh.bastion.port, user: ssh.bastion.user ?? ssh.user, ...credentials } : undefined;
-        const connect = (host: string, port = ssh.port, user = ssh.user): HostConnection =>
-            ({ host, port, user, dialAttempts: ssh.dialAttempts, ...credentials, ...(proxy ? { proxy } : {}) });
+        // Every host's SSH host key (host-key.ts): the one the config gives, else the one kept since
+        // the first up by a resource `<name>-<id>-hostkey`; the bastion's first, the hosts' through it.
+        const knownKey = configuredHostKeys(ssh);
+        const keyOf = (id: string, label: string, host: string, port: number, user: string, names: string[], bastion?: BastionConnection) =>
+            hostKey(`${name}-${id}-hostkey`, { label, host, port, user, configured: knownKey(host, port, names), dialAttempts: ssh.dialAttempts, bastion },
+                { parent: this });
+        let proxy: BastionConnection | undefined;
+        if (ssh.bastion) {
+            const { host, port, user = ssh.user } = ssh.bastion;
+            proxy = { host, port, user, ...credentials, hostKey: keyOf("bastion", "the bastion", host, port, user, []) };
+        }
+        const connect = (id: string, label: string, host: string, names: string[], port = ssh.port, user = ssh.user): HostConnection => ({
+            host, port, user, dialAttempts: ssh.dialAttempts, ...credentials, ...(proxy ? { proxy } : {}),
+            hostKey: keyOf(id, label, host, port, user, names, proxy),
+        });
 
         const master = masterOf(layout);
         this.apiEndpoint = apiEndpoint(cluster.apiServerEndpoint, master.hostip);
@@ -55,8 +69,9 @@ export class ClusterHosts extends pulumi.ComponentResource {
             apiEndpoint: this.apiEndpoint,
             checkOnly: cluster.checkOnly,
         };
+        const masterConnection = connect(master.hostname, master.hostname, master.hostip, [master.hostname]);
         this.master = new MasterHost(`${name}-${master.hostname}`, {
-            ...common, machine: master, sku: layout["machine-sku"][master["machine-type"]], connection: connect(master.hostip),
+            ...common, machine: master, sku: layout["machine-sku"][master["machine-type"]], connection: masterConnection,
             nodeLabels: nodeLabelArgs(master, layout),
             podCidr: cluster.podCidr, serviceCidr: cluster.serviceCidr,
             certSans: cluster.apiServerEndpoint ? [this.apiEndpoint.replace(/:[0-9]+$/, "")] : [],
@@ -64,16 +79,18 @@ export class ClusterHosts extends pulumi.ComponentResource {
         }, { parent: this });
         const network = args.podNetwork?.(this.master);
         this.workers = workersOf(layout).map(worker => new WorkerHost(`${name}-${worker.hostname}`, {
-            ...common, machine: worker, sku: layout["machine-sku"][worker["machine-type"]], connection: connect(worker.hostip),
+            ...common, machine: worker, sku: layout["machine-sku"][worker["machine-type"]],
+            connection: connect(worker.hostname, worker.hostname, worker.hostip, [worker.hostname]),
             nodeLabels: nodeLabelArgs(worker, layout),
-            masterConnection: connect(master.hostip), sshPort: ssh.port,
+            masterConnection, sshPort: ssh.port,
             driver: { branch: cluster.nvidiaDriverBranch, mode: cluster.nvidiaDriver, toolkitVersion: cluster.nvidiaToolkitVersion },
             masterReady: this.master.ready, podNetwork: network,
         }, { parent: this }));
         this.kubeconfig = this.master.kubeconfig;
         if (config.devBox) {
             this.devBox = new DevBox(`${name}-devbox`, {
-                ...common, connection: connect(config.devBox.host, config.devBox.port, config.devBox.user), kubeconfig: this.kubeconfig,
+                ...common, connection: connect("devbox", "the dev box", config.devBox.host, [], config.devBox.port, config.devBox.user),
+                kubeconfig: this.kubeconfig,
             }, { parent: this });
         }
         this.registerOutputs({ kubeconfig: this.kubeconfig });

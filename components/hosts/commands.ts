@@ -37,8 +37,10 @@ export class RemoteCommand extends pulumi.CustomResource {
 
 /** What the host components set of a `command:local:Command` (run by bash on the machine running Pulumi). */
 export interface LocalCommandArgs {
-    /** The script run on create and update. */
+    /** The script run on create, and on update unless `update` is given. */
     create?: pulumi.Input<string>;
+    /** The script run on update instead, with the previous stdout in PULUMI_COMMAND_STDOUT. */
+    update?: pulumi.Input<string>;
     /** The script run on delete. */
     delete?: pulumi.Input<string>;
     /** Its environment (the SSH credentials, as secrets). */
@@ -47,9 +49,13 @@ export interface LocalCommandArgs {
 
 /** A `command:local:Command` of @pulumi/command running bash scripts, registered lean (see above). */
 export class LocalCommand extends pulumi.CustomResource {
+    /** The script's standard output. */
+    declare public readonly stdout: pulumi.Output<string>;
+
     constructor(name: string, args: LocalCommandArgs, opts: pulumi.CustomResourceOptions) {
         super("command:local:Command", name, {
-            ...args, interpreter: ["/bin/bash", "-c"], logging: "stdoutAndStderr", addPreviousOutputInEnv: false, stdout: undefined,
+            ...args, interpreter: ["/bin/bash", "-c"], logging: "stdoutAndStderr",
+            addPreviousOutputInEnv: args.update !== undefined, stdout: undefined,
         }, { ...opts, version: commandVersion });
     }
 }

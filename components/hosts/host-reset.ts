@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { LocalCommand } from "./commands";
 import { notProvisionedExit, shellQuote } from "./scripts";
-import { runSteps, sshEnvironment, sshPreamble } from "./ssh-from-here";
+import { hostKeyRefusedExit, runSteps, sshEnvironment, sshPreamble } from "./ssh-from-here";
 import { HostConnection } from "./step";
 
 export interface HostResetArgs {
@@ -15,14 +15,19 @@ export interface HostResetArgs {
 
 /**
  * Bash that runs `kubeadm reset` on a host leaving the cluster, from this machine: a dead host
- * (ssh exits 255), or one without this stack's helpers (wiped or reinstalled: nothing of ours to
- * reset), is skipped with a note, so removing it completes.
+ * (ssh exits 255), one without this stack's helpers (wiped or reinstalled: nothing of ours to
+ * reset), or one showing another SSH host key (reinstalled, or not the host: nothing is sent to
+ * it), is skipped with a note, so removing it completes.
  */
 export function resetFromHere(args: HostResetArgs): string {
     return `${runSteps(args.connection, [{ step: "kubeadm-reset", settings: { NODE_NAME: args.nodeName } }], args.checkOnly)}
 rc=$?
 if ((rc == 255)); then
   echo ${shellQuote(`openpai: ${args.connection.host} is unreachable: its node was deleted, the host itself was not reset; run 'sudo kubeadm reset -f' there if it comes back`)} >&2
+  exit 0
+fi
+if ((rc == ${hostKeyRefusedExit})); then
+  echo ${shellQuote(`openpai: ${args.connection.host} was not reset (its SSH host key is not the known one, above): its node was deleted; if it is the same machine, run 'sudo kubeadm reset -f' there`)} >&2
   exit 0
 fi
 if ((rc == ${notProvisionedExit})); then
@@ -39,6 +44,6 @@ exit $rc`;
 export function hostReset(name: string, args: HostResetArgs, opts: pulumi.CustomResourceOptions): LocalCommand {
     return new LocalCommand(name, {
         delete: `set -uo pipefail\n${sshPreamble}\n${resetFromHere(args)}\n`,
-        environment: sshEnvironment(args.connection),
+        environment: sshEnvironment(args.connection, args.connection.proxy, [args.connection]),
     }, opts);
 }

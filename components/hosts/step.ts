@@ -2,16 +2,34 @@ import * as pulumi from "@pulumi/pulumi";
 import { RemoteCommand } from "./commands";
 import { asRoot, Helpers, renderSteps, StepName, StepPart, StepSettings } from "./scripts";
 
-/** How to reach a host over SSH (all of it is stored as a secret). */
-export interface HostConnection {
-    host: string;
-    /** Connection attempts before the step fails. */
-    dialAttempts: number;
-    port: number;
-    user: string;
+/** The SSH credentials of the stack (secrets): a key, a password, or both. */
+export interface SshCredentials {
     privateKey?: pulumi.Input<string>;
     password?: pulumi.Input<string>;
-    proxy?: { host: string; port: number; user: string; privateKey?: pulumi.Input<string>; password?: pulumi.Input<string> };
+}
+
+/** A host's address and the key it must show: nothing is sent to a host showing another. */
+export interface KnownHost {
+    host: string;
+    port: number;
+    /**
+     * Its SSH host key as an authorized_keys line, `<type> <base64> <note>`: the note says which
+     * host it is and what to do if its key changed (host-key.ts), and is printed when it did.
+     */
+    hostKey: pulumi.Input<string>;
+}
+
+/** The jump host that cluster hosts are reached through (openpai:ssh.bastion). */
+export interface BastionConnection extends KnownHost, SshCredentials {
+    user: string;
+}
+
+/** How to reach a host over SSH (all of it is stored as a secret). */
+export interface HostConnection extends KnownHost, SshCredentials {
+    /** Connection attempts before the step fails. */
+    dialAttempts: number;
+    user: string;
+    proxy?: BastionConnection;
 }
 
 /** Settings for a step script; Outputs (a kubeconfig) make its stdin secret. */
@@ -55,13 +73,14 @@ function renderedSteps(parts: StepInputPart[], checkOnly: boolean, helpers: Help
 
 /**
  * One provisioning resource on one host: a remote command whose stdin is its rendered step
- * scripts, run as root through sudo. Dials are retried with pauses (hosts may be booting).
+ * scripts, run as root through sudo. Dials are retried with pauses (hosts may be booting); a host,
+ * or bastion, showing another SSH host key than its known one is refused before anything is sent.
  */
 export function hostStep(name: string, args: HostStepArgs, opts: pulumi.CustomResourceOptions): RemoteCommand {
     const runner = args.asUser ? "bash -s" : asRoot(args.connection.user);
     return new RemoteCommand(name, {
         connection: {
-            host: args.connection.host, port: args.connection.port, user: args.connection.user,
+            host: args.connection.host, port: args.connection.port, user: args.connection.user, hostKey: args.connection.hostKey,
             privateKey: args.connection.privateKey, password: args.connection.password, proxy: args.connection.proxy,
             dialErrorLimit: args.dialAttempts ?? args.connection.dialAttempts, perDialTimeout: 10,
         },

@@ -24,7 +24,9 @@ export interface WorkerJoinArgs {
 /**
  * The join's create script: a fresh 2-hour token and the CA's hash from the master, `kubeadm join`
  * on the worker with them, then the node labelled and Ready, from the master. The token passes
- * through this script's memory and pipes only: never in the state, the logs or a file here.
+ * through this script's memory and pipes only: never in the state, the logs or a file here. A
+ * worker (or master) showing another SSH host key than its known one gets nothing: the script
+ * stops there, naming it.
  */
 export function joinScript(args: WorkerJoinArgs): string {
     const { connection, masterConnection: master, nodeName, checkOnly } = args;
@@ -64,6 +66,6 @@ export function workerJoin(name: string, args: WorkerJoinArgs, opts: pulumi.Cust
     return new LocalCommand(name, {
         create: joinScript(args),
         delete: leaveScript(args),
-        environment: sshEnvironment(args.connection),
+        environment: sshEnvironment(args.connection, args.connection.proxy, [args.connection, args.masterConnection]),
     }, opts);
 }

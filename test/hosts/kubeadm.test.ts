@@ -187,6 +187,38 @@ spec:
         assert.deepStrictEqual(readyNodes(), [master.name, ...workers.map(w => w.name)].sort());
     });
 
+    it("a host whose SSH host key changed after the first up: the next up stops before sending anything to it, naming it; its new key accepted as the message says", () => {
+        // worker 1 "reinstalled": new host keys, sshd restarted (lab.ssh does not check keys).
+        lab.ssh(worker1, "sudo rm -f /etc/ssh/ssh_host_* && sudo ssh-keygen -q -A && sudo systemctl restart ssh");
+        const marker = "/tmp/openpai-host-key-test";
+        const hasMarker = (host: LabHost) => lab.ssh(host, `test -e ${marker} && echo yes || echo no`).trim() === "yes";
+        for (const host of [master, ...workers]) {
+            lab.ssh(host, `rm -f ${marker}`);
+        }
+        // A change on every host: the kernel step, which leaves a marker where it runs.
+        fs.appendFileSync(path.join(scriptsDir(), "kernel.sh"), `touch ${marker}\n`);
+        const since = Date.now() / 1000;
+        const refused = up(["--continue-on-error"]);
+        const until = Date.now() / 1000;
+        assert.notStrictEqual(refused.code, 0, "the up with a changed host key fails");
+        const output = refused.stdout + refused.stderr;
+        assert.match(output, new RegExp(`the SSH host key of ${worker1.address.replace(/\./g, "\\.")}:22 is not the expected one: it offered \\S+ SHA256:\\S+, expected \\S+ SHA256:\\S+ \\(${worker1.name} \\(${worker1.address.replace(/\./g, "\\.")}:22\\): key kept since the first up`));
+        assert.ok(!hasMarker(worker1), "the changed step ran on the host with the changed key");
+        assert.ok(hasMarker(master) && hasMarker(worker2), "the other hosts took the change");
+        // Nothing logged in to worker 1 during that up: its sshd saw connections closed before authentication only.
+        const sshd = lab.ssh(worker1, `sudo journalctl -u ssh --no-pager -o cat --since @${Math.floor(since)} --until @${Math.ceil(until)}`);
+        assert.match(sshd, /Connection closed by \S+ port \d+ \[preauth\]/, `worker 1's sshd log:\n${sshd}`);
+        assert.doesNotMatch(sshd, /Accepted |Failed (publickey|password)/, `something authenticated on worker 1:\n${sshd}`);
+
+        // The message's way to accept a reinstalled host's key.
+        const replace = /pulumi up --replace '(urn:[^']+)'/.exec(output)?.[1];
+        assert.ok(replace?.endsWith(`::openpai-hosts-${worker1.name}-hostkey`), `the message names the resource that keeps the key: ${replace}`);
+        must(up(["--replace", replace!]));
+        assert.ok(hasMarker(worker1), "with its new key accepted the host takes the change");
+        must(up(["--expect-no-changes"]));
+        assert.deepStrictEqual(readyNodes(), [master.name, ...workers.map(w => w.name)].sort());
+    });
+
     it("no join token, certificate key, private key or kubeconfig in plain text in the state or the output", () => {
         const exported = must(stack.run(["stack", "export"])).stdout;
         const revealed = must(stack.run(["stack", "export", "--show-secrets"])).stdout;

@@ -8,6 +8,7 @@ import { parseStackConfig } from "../../config";
 import { OpenPaiCluster } from "../../components/cluster";
 import { apiEndpoint } from "../../components/hosts/cluster-hosts";
 import { asRoot, helpersPath, renderStep, renderSteps } from "../../components/hosts/scripts";
+import { hostKeyRefusedExit } from "../../components/hosts/ssh-from-here";
 import { joinScript, leaveScript } from "../../components/hosts/worker-join";
 import { layout, rawStack, registrationsSettled } from "./helpers";
 
@@ -65,18 +66,23 @@ describe("host step scripts", () => {
     });
 
     it("join a worker from here: the token made on the master reaches the worker's join in memory only; leave a dead host with a note", () => {
-        // A stand-in for ssh: records the target, then runs the script on its stdin here (check-only steps change nothing).
+        // A stand-in for ssh: records the target, then runs the script on its stdin here (check-only
+        // steps change nothing); refuses the key of a host named *changed-key* as OpenSSH logs it (-E).
         const bin = fs.mkdtempSync(path.join(os.tmpdir(), "openpai-ssh-"));
         fs.writeFileSync(path.join(bin, "ssh"), `#!/usr/bin/env bash
-while [[ "$1" == -* ]]; do shift 2; done
-echo "$1" >>"${bin}/targets"
-[[ "$1" == *@dead-worker ]] && exit 255
-[[ "$1" == *@reinstalled-worker ]] && exit 3
+while [[ "$1" != -- ]]; do
+  case "$1" in -l) user="$2" ;; -E) log="$2" ;; esac
+  shift 2
+done
+echo "$user@$2" >>"${bin}/targets"
+[[ "$2" == dead-worker ]] && exit 255
+[[ "$2" == reinstalled-worker ]] && exit 3
+[[ "$2" == changed-key-* ]] && { echo "Host key verification failed." >"$log"; exit 255; }
 exec bash -s
 `, { mode: 0o755 });
-        const at = (host: string) => ({ host, port: 22, user: "root", dialAttempts: 3 });
+        const at = (host: string) => ({ host, port: 22, user: "root", dialAttempts: 3, hostKey: `${ed25519} ${host} (note)` });
         const args = { connection: at("worker"), masterConnection: at("master"), nodeName: "w1", nodeIp: "10.0.1.1", nodeLabels: "pai-worker=true", apiEndpoint: "10.0.0.10:6443", checkOnly: true };
-        const env = { ...process.env, PATH: `${bin}:${process.env.PATH}` };
+        const env = { ...process.env, PATH: `${bin}:${process.env.PATH}`, OPENPAI_SSH_KNOWN_HOSTS: `changed-key-worker ${at("changed-key-worker").hostKey}` };
         try {
             const join = spawnSync("bash", ["-c", joinScript(args)], { encoding: "utf8", env });
             assert.strictEqual(join.status, 0, join.stderr);
@@ -90,6 +96,14 @@ exec bash -s
             const wiped = spawnSync("bash", ["-c", leaveScript({ ...args, connection: at("reinstalled-worker") })], { encoding: "utf8", env });
             assert.strictEqual(wiped.status, 0, wiped.stderr);
             assert.match(wiped.stderr, /openpai: reinstalled-worker was not provisioned by this stack \(or was reinstalled\): its node was deleted, nothing to reset there/);
+            const changed = spawnSync("bash", ["-c", leaveScript({ ...args, connection: at("changed-key-worker") })], { encoding: "utf8", env });
+            assert.strictEqual(changed.status, 0, changed.stderr);
+            assert.match(changed.stderr, /openpai: the SSH host key of changed-key-worker is not the expected one: it offered another key, expected ED25519 SHA256:\S+ \(changed-key-worker \(note\)\)\. Refused before sending anything/);
+            assert.match(changed.stderr, /openpai: changed-key-worker was not reset \(its SSH host key is not the known one, above\): its node was deleted/);
+            const refused = spawnSync("bash", ["-c", joinScript({ ...args, connection: at("changed-key-worker") })], { encoding: "utf8", env });
+            assert.strictEqual(refused.status, hostKeyRefusedExit, "a join stops at a host whose key changed");
+            assert.match(refused.stderr, /the SSH host key of changed-key-worker is not the expected one/);
+            assert.doesNotMatch(refused.stdout, /\[node\]/, "and runs nothing after it");
         } finally {
             fs.rmSync(bin, { recursive: true, force: true });
         }
@@ -116,6 +130,10 @@ exec bash -s
     });
 });
 
+/** Public host keys (made with ssh-keygen for these tests). */
+const ed25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHIa5Pn2udTGQiMnN1J8zRGGDsb9XCDntsw+IJdNQbw1";
+const ecdsa = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBGrLiY+BTU4Eu9H/sxtnyThEDi54SVrzN47lLeUjSebBQ/MfPKxaVLW3JLt8/hiQX/4t2PeoIX6j+dFgaLuYwwk=";
+
 describe("OpenPaiCluster in kubeadm mode (mocks)", () => {
     const registered: { type: string; name: string; inputs: any; dependencies: string[] }[] = [];
 
@@ -123,7 +141,8 @@ describe("OpenPaiCluster in kubeadm mode (mocks)", () => {
         await pulumi.runtime.setMocks({
             newResource: args => {
                 registered.push({ type: args.type, name: args.name, inputs: args.inputs, dependencies: [] });
-                const state = args.type.startsWith("command:") ? { ...args.inputs, stdout: "" }
+                // A host key resource reads the key its host shows.
+                const state = args.type.startsWith("command:") ? { ...args.inputs, stdout: args.name.endsWith("-hostkey") ? `ssh-ed25519 AAAA-${args.name}` : "" }
                     : args.type.startsWith("random:") ? { ...args.inputs, result: `r-${args.name.slice(-6)}` } : args.inputs;
                 return { id: `${args.name}-id`, state };
             },
@@ -133,6 +152,7 @@ describe("OpenPaiCluster in kubeadm mode (mocks)", () => {
         l["machine-list"].push({ hostname: "cpu-0", hostip: "10.0.9.1", "machine-type": "master-machine", "pai-worker": true });
         const config = parseStackConfig(rawStack({
             layout: l, cluster: { name: "lab", aptProxy: "http://10.0.0.1:3142", aptMirror: "http://10.0.0.1:8080" }, devBox: { host: "10.0.0.2" },
+            ssh: { bastion: { host: "jump.lab" }, hostKeys: { "jump.lab": ed25519 }, knownHosts: `# pai-worker-1\n10.0.1.2 ${ecdsa}\n` },
         }));
         new OpenPaiCluster("lab", { config, secrets: { sshPrivateKey: pulumi.secret("KEY") } });
         await registrationsSettled(registered);
@@ -161,7 +181,8 @@ describe("OpenPaiCluster in kubeadm mode (mocks)", () => {
         assert.ok(registered.some(r => r.type === "openpai:hosts:MasterHost") && registered.some(r => r.type === "openpai:hosts:WorkerHost")
             && registered.some(r => r.type === "openpai:hosts:DevBox"));
         const perWorker = registered.filter(r => r.name.startsWith("lab-hosts-pai-worker-0")).map(r => r.type).sort();
-        assert.deepStrictEqual(perWorker, ["command:local:Command", "command:remote:Command", "command:remote:Command", "openpai:hosts:WorkerHost"], "four resources per worker");
+        assert.deepStrictEqual(perWorker, ["command:local:Command", "command:local:Command", "command:remote:Command", "command:remote:Command", "openpai:hosts:WorkerHost"],
+            "five resources per worker, one reading its SSH host key (none where the config gives it)");
     });
 
     it("sends the step helpers once per host: the first resource keeps them there, the later ones source that copy", () => {
@@ -213,6 +234,38 @@ describe("OpenPaiCluster in kubeadm mode (mocks)", () => {
         const reset = named("lab-hosts-pai-master-reset");
         assert.strictEqual(reset.inputs.create, undefined, "the master's reset runs on delete only");
         assert.deepStrictEqual(steps(reset.inputs.delete), ["kubeadm-reset"]);
+    });
+
+    it("checks every SSH host key: the configured one, else the one read once on the first up, the bastion's too", () => {
+        const scans = registered.filter(r => r.name.endsWith("-hostkey"));
+        assert.deepStrictEqual(scans.map(r => r.name).sort(), ["lab-hosts-cpu-0-hostkey", "lab-hosts-devbox-hostkey", "lab-hosts-pai-master-hostkey", "lab-hosts-pai-worker-0-hostkey"],
+            "one per host the config gives no key for (pai-worker-1 and the bastion have one)");
+        const scan = named("lab-hosts-pai-worker-0-hostkey");
+        assert.match(scan.inputs.create, /reach_options '10\.0\.1\.1' 22\n[\s\S]*-o StrictHostKeyChecking=accept-new [\s\S]*-o PreferredAuthentications=none -l 'ubuntu' -- '10\.0\.1\.1' true/);
+        assert.strictEqual(scan.inputs.update, `printf '%s\\n' "$PULUMI_COMMAND_STDOUT"`, "an update keeps the key read on create");
+        assert.strictEqual(scan.inputs.addPreviousOutputInEnv, true);
+        const scanEnv = scan.inputs.environment[secretSig] ? scan.inputs.environment.value : scan.inputs.environment;
+        assert.strictEqual(scanEnv.OPENPAI_SSH_BASTION_HOST, "jump.lab", "read through the bastion");
+        const bastionLine = `jump.lab ${ed25519} the bastion (jump.lab:22): key from openpai:ssh.hostKeys; if the host was reinstalled, give its new key there`;
+        assert.strictEqual(scanEnv.OPENPAI_SSH_KNOWN_HOSTS, bastionLine, "whose own key is checked");
+
+        const connection = (name: string) => named(name).inputs.connection.value;
+        const kept = new RegExp("^ssh-ed25519 AAAA-lab-hosts-pai-worker-0-hostkey pai-worker-0 \\(10\\.0\\.1\\.1:22\\): key kept since the first up; if the host was reinstalled, "
+            + "accept its new key with pulumi up --replace 'urn:pulumi:lab::openpai::\\S+::lab-hosts-pai-worker-0-hostkey', or give it in openpai:ssh\\.hostKeys$");
+        for (const name of ["lab-hosts-pai-worker-0-provision", "lab-hosts-pai-worker-0-runtime"]) {
+            assert.match(connection(name).hostKey, kept);
+            assert.strictEqual(connection(name).proxy.hostKey, bastionLine.replace(/^jump\.lab /, ""));
+        }
+        assert.strictEqual(connection("lab-hosts-pai-worker-1-provision").hostKey,
+            `${ecdsa} pai-worker-1 (10.0.1.2:22): key from openpai:ssh.knownHosts; if the host was reinstalled, give its new key there`);
+        assert.match(connection("lab-hosts-pai-master-kubeadm-init").hostKey, /^ssh-ed25519 AAAA-lab-hosts-pai-master-hostkey pai-master \(10\.0\.0\.10:22\)/);
+        assert.match(connection("lab-hosts-devbox-devbox").hostKey, /^ssh-ed25519 AAAA-lab-hosts-devbox-hostkey the dev box \(10\.0\.0\.2:22\)/);
+
+        const join = named("lab-hosts-pai-worker-0-join");
+        const joinEnv = join.inputs.environment[secretSig] ? join.inputs.environment.value : join.inputs.environment;
+        const knownHosts = joinEnv.OPENPAI_SSH_KNOWN_HOSTS.split("\n");
+        assert.deepStrictEqual(knownHosts.map((line: string) => line.split(" ")[0]), ["10.0.1.1", "10.0.0.10", "jump.lab"], "the join checks the worker, the master and the bastion");
+        assert.match(knownHosts[0].replace(/^10\.0\.1\.1 /, ""), kept);
     });
 
     it("installs the pod network and deploys the PAI services on the new cluster's provider", () => {

@@ -7,11 +7,14 @@
 // `triggers` changes, `delete` on delete with the previous output in PULUMI_COMMAND_STDOUT and
 // PULUMI_COMMAND_STDERR; a change of `triggers` replaces the resource. A local command runs with
 // its `interpreter` (default /bin/sh -c) in `dir`, with `environment` added to this process's.
+// A remote command's host, and its bastion, must offer the `hostKey` of their connection when it
+// is given (hostkey.go).
 package main
 
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -152,7 +155,7 @@ type connection struct {
 	host, user                            string
 	port, dialErrorLimit, perDialTimeoutS int
 	auth                                  []ssh.AuthMethod
-	hostKey                               string
+	hostKey                               *hostKeyCheck
 	proxy                                 *connection
 }
 
@@ -163,14 +166,17 @@ func parseConnection(m resource.PropertyMap) (*connection, error) {
 		port:            numberInput(m, "port", 22),
 		dialErrorLimit:  numberInput(m, "dialErrorLimit", 10),
 		perDialTimeoutS: numberInput(m, "perDialTimeout", 15),
-		hostKey:         stringInput(m, "hostKey"),
 	}
+	hostKey, err := newHostKeyCheck(stringInput(m, "hostKey"))
+	if err != nil {
+		return nil, fmt.Errorf("connection.hostKey: %w", err)
+	}
+	c.hostKey = hostKey
 	if c.user == "" {
 		c.user = "root"
 	}
 	if key := stringInput(m, "privateKey"); key != "" {
 		var signer ssh.Signer
-		var err error
 		if pass := stringInput(m, "privateKeyPassword"); pass != "" {
 			signer, err = ssh.ParsePrivateKeyWithPassphrase([]byte(key), []byte(pass))
 		} else {
@@ -198,16 +204,12 @@ func parseConnection(m resource.PropertyMap) (*connection, error) {
 }
 
 func (c *connection) config() *ssh.ClientConfig {
-	callback := ssh.InsecureIgnoreHostKey()
-	if c.hostKey != "" {
-		if key, _, _, _, err := ssh.ParseAuthorizedKey([]byte(c.hostKey)); err == nil {
-			callback = ssh.FixedHostKey(key)
-		}
-	}
-	return &ssh.ClientConfig{User: c.user, Auth: c.auth, HostKeyCallback: callback, Timeout: time.Duration(c.perDialTimeoutS) * time.Second}
+	return &ssh.ClientConfig{User: c.user, Auth: c.auth, HostKeyCallback: c.hostKey.callback, HostKeyAlgorithms: c.hostKey.algorithms,
+		Timeout: time.Duration(c.perDialTimeoutS) * time.Second}
 }
 
-// dial connects, retrying with a pause between tries (hosts may be rebooting or still booting).
+// dial connects, retrying with a pause between tries (hosts may be rebooting or still booting);
+// a host offering another key than the expected one is refused at once: that does not pass.
 func (c *connection) dial(ctx context.Context) (*ssh.Client, error) {
 	address := net.JoinHostPort(c.host, strconv.Itoa(c.port))
 	var last error
@@ -215,6 +217,9 @@ func (c *connection) dial(ctx context.Context) (*ssh.Client, error) {
 		client, err := c.dialOnce(ctx, address)
 		if err == nil {
 			return client, nil
+		}
+		if mismatch := (*hostKeyMismatch)(nil); errors.As(err, &mismatch) {
+			return nil, err
 		}
 		last = err
 		select {
