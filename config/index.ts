@@ -4,5 +4,6 @@ export * from "./fields";
 export * from "./layout";
 export * from "./stack";
 export * from "./daemons";
+export * from "./sizing";
 export * from "./hived";
 export * from "./import";

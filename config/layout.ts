@@ -1,4 +1,5 @@
 import { Layout, Machine, MachineSku, SkuQuota } from "./schema";
+import { podResources, WorkerSizing } from "./sizing";
 
 /** CPU and memory that daemons take on every worker before jobs get any. */
 export interface NodeReserve {
@@ -14,16 +15,34 @@ export interface NodeFree {
 }
 
 /**
- * What a node of this SKU leaves to jobs: its size minus the daemons' requests and OpenPAI's
- * margin, min(1%, 0.5 CPU) and min(1%, 1 GiB) (contrib/kubespray/script/openpai_generator.py).
+ * What a node of this SKU leaves to jobs: what it offers to pods (config/sizing.ts: allocatable,
+ * read or estimated, minus the other pods on it) minus the PAI daemons' requests and OpenPAI's
+ * margin, min(1%, 0.5 CPU) and min(1%, 1 GiB) of the declared size (contrib/kubespray/script/openpai_generator.py).
  */
-export function nodeFree(sku: MachineSku, reserve: NodeReserve): NodeFree {
+export function nodeFree(name: string, sku: MachineSku, sizing: WorkerSizing): NodeFree {
     const vcores = sku.cpu.vcore;
     const memMi = quantityToMi(sku.mem);
+    const pods = podResources(name, sku, sizing);
     return {
-        cpu: vcores - reserve.cpu - Math.min(0.01 * vcores, 0.5),
-        memoryMi: memMi - reserve.memoryMi - Math.min(0.01 * memMi, 1024),
+        cpu: pods.cpu - sizing.daemons.cpu - Math.min(0.01 * vcores, 0.5),
+        memoryMi: pods.memoryMi - sizing.daemons.memoryMi - Math.min(0.01 * memMi, 1024),
     };
+}
+
+/**
+ * GPUs per cell at each level between a GPU and the node, smallest first: the SKU's
+ * `computing-device.cellSizes`, else the doublings from 2 that divide the count (8 GPUs: [2, 4],
+ * pairs and halves of the machine, as HiveD's own examples cut a DGX-1 by PCIe switch and CPU socket).
+ */
+export function gpuCellSizes(count: number, configured?: number[]): number[] {
+    if (configured) {
+        return configured;
+    }
+    const sizes: number[] = [];
+    for (let n = 2; n < count && count % n === 0; n *= 2) {
+        sizes.push(n);
+    }
+    return sizes;
 }
 
 /** The worker machines of one SKU and how HiveD will cut each of them into cells. */
@@ -38,6 +57,8 @@ export interface WorkerSku {
     free: NodeFree;
     /** What one leaf cell is, for messages and capacity tables. */
     cellUnit: "GPU" | "vCPU";
+    /** GPUs per cell at each level between a GPU and the node, smallest first; [] on CPU-only SKUs. */
+    cellSizes: number[];
 }
 
 /** Leaf cells a VC quota takes from a SKU: whole and pinned nodes, plus single cells. */
@@ -54,16 +75,21 @@ export function workersOf(layout: Layout): Machine[] {
 }
 
 /** Worker SKUs in first-seen layout order, so generated configs are stable. */
-export function workerSkus(layout: Layout, reserve: NodeReserve): Map<string, WorkerSku> {
+export function workerSkus(layout: Layout, sizing: WorkerSizing): Map<string, WorkerSku> {
     const out = new Map<string, WorkerSku>();
     for (const worker of workersOf(layout)) {
         const name = worker["machine-type"];
         let entry = out.get(name);
         if (!entry) {
             const sku = layout["machine-sku"][name];
-            const gpus = sku["computing-device"]?.count;
-            const free = nodeFree(sku, reserve);
-            entry = { name, sku, hosts: [], free, cellsPerNode: gpus ?? Math.max(0, Math.floor(free.cpu)), cellUnit: gpus ? "GPU" : "vCPU" };
+            const device = sku["computing-device"];
+            const free = nodeFree(name, sku, sizing);
+            entry = {
+                name, sku, hosts: [], free,
+                cellsPerNode: device?.count ?? Math.max(0, Math.floor(free.cpu)),
+                cellUnit: device ? "GPU" : "vCPU",
+                cellSizes: device ? gpuCellSizes(device.count, device.cellSizes) : [],
+            };
             out.set(name, entry);
         }
         entry.hosts.push(worker.hostname);

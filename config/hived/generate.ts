@@ -1,22 +1,32 @@
 import { Layout, VirtualClusters } from "../schema";
-import { NodeReserve, quotaCells, WorkerSku, workerSkus } from "../layout";
-import { HivedConfig, PhysicalCellSpec, SkuTypeSpec, VirtualClusterSpec } from "./types";
+import { quotaCells, WorkerSku, workerSkus } from "../layout";
+import { WorkerSizing } from "../sizing";
+import { CellTypeSpec, HivedConfig, PhysicalCellSpec, SkuTypeSpec, VirtualClusterSpec } from "./types";
 
 /** The VC that receives whatever the declared quotas leave over, as in OpenPAI. */
 export const defaultVc = "default";
 
-export function cellTypeNames(sku: string): { leaf: string; node: string; pool: string } {
-    return { leaf: sku, node: `${sku}-NODE`, pool: `${sku}-NODE-POOL` };
+export function cellTypeNames(sku: string): { leaf: string; node: string; pool: string; group: (gpus: number) => string } {
+    return { leaf: sku, node: `${sku}-NODE`, pool: `${sku}-NODE-POOL`, group: gpus => `${sku}-${gpus}GPU` };
+}
+
+/** Every cell type generated for a SKU: two SKUs must not share one. */
+export function generatedCellTypes(sku: WorkerSku): string[] {
+    const names = cellTypeNames(sku.name);
+    return [names.leaf, ...sku.cellSizes.map(names.group), names.node, names.pool];
 }
 
 /**
  * Generates the hived config for a layout the way OpenPAI's generator shapes it: per worker
  * SKU a leaf type `<sku>`, a node type `<sku>-NODE` and one pool `<sku>-NODE-POOL` whose
- * children are the workers (hostname as address). VC quotas become virtual cells; pinned
- * hosts become pinned cells; capacity no VC declares goes to VC `default` unless it is declared.
+ * children are the workers (hostname as address). Between GPU and node, GPU SKUs get a level
+ * per cell size (`<sku>-<n>GPU`, config/layout.ts gpuCellSizes): HiveD places a pod inside one
+ * cell of its VC, so a VC of single GPUs could run only 1-GPU pods. VC quotas become virtual
+ * cells, as few and as large as the numbers allow; pinned hosts become pinned cells; capacity
+ * no VC declares goes to VC `default` unless it is declared.
  */
-export function generateHived(layout: Layout, vcs: VirtualClusters | undefined, reserve: NodeReserve): HivedConfig {
-    const skus = [...workerSkus(layout, reserve).values()];
+export function generateHived(layout: Layout, vcs: VirtualClusters | undefined, sizing: WorkerSizing): HivedConfig {
+    const skus = [...workerSkus(layout, sizing).values()];
     const config: HivedConfig = {
         webServerAddress: ":30096",
         waitingPodSchedulingBlockMilliSec: 50,
@@ -32,7 +42,7 @@ export function generateHived(layout: Layout, vcs: VirtualClusters | undefined, 
     for (const sku of skus) {
         const names = cellTypeNames(sku.name);
         config.physicalCluster.skuTypes![names.leaf] = leafResources(sku);
-        config.physicalCluster.cellTypes[names.node] = { childCellType: names.leaf, childCellNumber: sku.cellsPerNode, isNodeLevel: true };
+        Object.assign(config.physicalCluster.cellTypes, skuCellTypes(sku));
         config.physicalCluster.cellTypes[names.pool] = { childCellType: names.node, childCellNumber: sku.hosts.length };
         config.physicalCluster.physicalCells.push({
             cellType: names.pool,
@@ -51,13 +61,7 @@ export function generateHived(layout: Layout, vcs: VirtualClusters | undefined, 
         const spec: VirtualClusterSpec = {};
         for (const [skuName, q] of Object.entries(quota)) {
             const sku = skus.find(s => s.name === skuName)!;
-            const names = cellTypeNames(skuName);
-            if (q.nodes > 0) {
-                (spec.virtualCells ??= []).push({ cellType: `${names.pool}.${names.node}`, cellNumber: q.nodes });
-            }
-            if (q.cells > 0) {
-                (spec.virtualCells ??= []).push({ cellType: `${names.pool}.${names.node}.${names.leaf}`, cellNumber: q.cells });
-            }
+            addCells(spec, sku, q.nodes * sku.cellsPerNode + q.cells);
             for (const host of q.pinned) {
                 (spec.pinnedCells ??= []).push({ pinnedCellId: pinnedId.get(host)! });
             }
@@ -68,16 +72,7 @@ export function generateHived(layout: Layout, vcs: VirtualClusters | undefined, 
     if (!(defaultVc in declared)) {
         const spec: VirtualClusterSpec = {};
         for (const sku of skus) {
-            const names = cellTypeNames(sku.name);
-            const free = sku.hosts.length * sku.cellsPerNode - (usedLeaves.get(sku.name) ?? 0);
-            const nodes = Math.floor(free / sku.cellsPerNode);
-            const cells = free % sku.cellsPerNode;
-            if (nodes > 0) {
-                (spec.virtualCells ??= []).push({ cellType: `${names.pool}.${names.node}`, cellNumber: nodes });
-            }
-            if (cells > 0) {
-                (spec.virtualCells ??= []).push({ cellType: `${names.pool}.${names.node}.${names.leaf}`, cellNumber: cells });
-            }
+            addCells(spec, sku, sku.hosts.length * sku.cellsPerNode - (usedLeaves.get(sku.name) ?? 0));
         }
         if (spec.virtualCells) {
             config.virtualClusters[defaultVc] = spec;
@@ -85,6 +80,43 @@ export function generateHived(layout: Layout, vcs: VirtualClusters | undefined, 
     }
     keepChainsReferenced(config, skus);
     return config;
+}
+
+/** The node type and the cell types below it: `<sku>-NODE` of `<sku>-<n>GPU` cells, ..., of `<sku>` leaves. */
+function skuCellTypes(sku: WorkerSku): Record<string, CellTypeSpec> {
+    const names = cellTypeNames(sku.name);
+    const types: Record<string, CellTypeSpec> = {};
+    let child = names.leaf;
+    let childSize = 1;
+    for (const size of sku.cellSizes) {
+        types[names.group(size)] = { childCellType: child, childCellNumber: size / childSize };
+        child = names.group(size);
+        childSize = size;
+    }
+    types[names.node] = { childCellType: child, childCellNumber: sku.cellsPerNode / childSize, isNodeLevel: true };
+    return types;
+}
+
+/**
+ * Adds `leaves` leaf cells of a SKU to a VC as the fewest, largest virtual cells: whole nodes,
+ * then one cell of each smaller size the remainder holds. Sizes divide each other, so these
+ * always pack into the nodes when the total fits.
+ */
+function addCells(spec: VirtualClusterSpec, sku: WorkerSku, leaves: number): void {
+    const names = cellTypeNames(sku.name);
+    const levels = [
+        { size: sku.cellsPerNode, cellType: `${names.pool}.${names.node}` },
+        ...[...sku.cellSizes].reverse().map(size => ({ size, cellType: `${names.pool}.${names.node}.${names.group(size)}` })),
+        { size: 1, cellType: `${names.pool}.${names.node}.${names.leaf}` },
+    ];
+    let left = leaves;
+    for (const { size, cellType } of levels) {
+        const cellNumber = Math.floor(left / size);
+        if (cellNumber > 0) {
+            (spec.virtualCells ??= []).push({ cellType, cellNumber });
+            left -= cellNumber * size;
+        }
+    }
 }
 
 /**

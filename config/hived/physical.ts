@@ -21,6 +21,8 @@ export interface Cell {
     pinned?: string;
     /** Its own address segment (a leaf's is its device index). */
     address: string;
+    /** The address HiveD gives it: its parents' and its own segments joined by '/' (api/config.go inferPhysicalCellSpec). */
+    fullAddress: string;
 }
 
 export interface Chain {
@@ -136,7 +138,8 @@ function chainTypes(top: string, cellTypes: Map<string, CellTypeInfo>): string[]
     return types;
 }
 
-export function readTopCell(raw: unknown, path: string, ctx: PhysicalContext): void {
+/** Reads physicalCells[index]: a chain's top-level cell and everything in it. */
+export function readTopCell(raw: unknown, path: string, index: number, ctx: PhysicalContext): void {
     const { cellTypes, cyclic, levels, chains, f } = ctx;
     const spec = asMap(raw, path, f) ?? {};
     unknownKeys(spec, physicalCellKeys, path, f);
@@ -173,30 +176,36 @@ export function readTopCell(raw: unknown, path: string, ctx: PhysicalContext): v
             nodeType: nodeLevelTypes[nodeLevelTypes.length - 1], nodes: new Map(), unnamedNodes: false };
         chains.set(cellType, chain);
     }
-    chain.tops.push(buildCell(spec, path, chain, 0, "", ctx));
+    chain.tops.push(buildCell(spec, path, chain, 0, "", ctx, index));
 }
 
+/**
+ * One physical cell and its children. A cell without cellAddress gets HiveD's default: its
+ * `defaultIndex`, which is its position in physicalCells at the top, and below it the parent's
+ * defaultIndex (0 under a node-level cell) times the parent type's childCellNumber plus its
+ * position (api/config.go inferPhysicalCellSpec): unnamed cells of two pools get different names.
+ */
 function buildCell(spec: Record<string, unknown>, path: string, chain: Chain, depth: number,
-                   parentAddress: string, ctx: PhysicalContext, index = 0): Cell {
+                   parentAddress: string, ctx: PhysicalContext, defaultIndex: number): Cell {
     const { cellTypes, f } = ctx;
     const type = chain.types[depth];
     const info = cellTypes.get(type);
     const level = chain.topLevel - depth;
     const given = asString(spec.cellAddress, `${path}.cellAddress`, f);
-    const own = given ?? String(index);
+    const own = given ?? String(defaultIndex);
     const address = parentAddress ? `${parentAddress}/${own}` : own;
-    const cell: Cell = { level, children: [], leaves: info ? 0 : 1, address: own };
+    const cell: Cell = { level, children: [], leaves: info ? 0 : 1, address: own, fullAddress: address };
     const pinned = asString(spec.pinnedCellId, `${path}.pinnedCellId`, f);
     if (pinned !== undefined && pinned !== "") {
         if (ctx.pinnedCells.has(pinned)) {
-            f.warn(`${path}.pinnedCellId`, `pinnedCellId '${pinned}' is also set on ${ctx.pinnedCells.get(pinned)!.path}: HiveD keeps only one of them; make the ids unique`);
-        } else {
-            ctx.pinnedCells.set(pinned, { cell, chain: chain.name, path });
+            f.warn(`${path}.pinnedCellId`, `pinnedCellId '${pinned}' is also set on ${ctx.pinnedCells.get(pinned)!.path}: HiveD keeps only the last one; make the ids unique`);
         }
+        ctx.pinnedCells.set(pinned, { cell, chain: chain.name, path });
         cell.pinned = pinned;
     }
     if (!info) {
-        if (given !== undefined && !/^-?[0-9]+$/.test(given.trim()) || given !== undefined && Math.abs(Number(given)) > int32Max) {
+        const index = address.split("/").pop()!;
+        if (given !== undefined && (!/^-?[0-9]+$/.test(index.trim()) || Math.abs(Number(index)) > int32Max)) {
             f.error(`${path}.cellAddress`, `leaf (GPU) cell addresses must be integers, the device index, not '${given}' (HiveD fails at startup)`);
         }
         if (asArray(spec.cellChildren, `${path}.cellChildren`, f).length > 0) {
@@ -205,8 +214,9 @@ function buildCell(spec: Record<string, unknown>, path: string, chain: Chain, de
         return cell;
     }
     if (type === chain.nodeType) {
-        recordNode(chain, own, given === undefined, path, f);
+        recordNode(chain, address.split("/").pop()!, given === undefined, path, f);
     }
+    const childIndex = (i: number) => (info.isNodeLevel ? 0 : defaultIndex) * info.childNumber + i;
     const childSpecs = asArray(spec.cellChildren, `${path}.cellChildren`, f);
     if (childSpecs.length > 0) {
         if (childSpecs.length !== info.childNumber) {
@@ -221,7 +231,7 @@ function buildCell(spec: Record<string, unknown>, path: string, chain: Chain, de
             if (childCellType !== undefined && childCellType !== info.child) {
                 f.warn(`${childPath}.cellType`, `ignored: a child of '${type}' is always a '${info.child}'`);
             }
-            const child = buildCell(childSpec, childPath, chain, depth + 1, address, ctx, i);
+            const child = buildCell(childSpec, childPath, chain, depth + 1, address, ctx, childIndex(i));
             if (!cellTypes.has(info.child)) {
                 if (leafSeen.has(child.address)) {
                     f.warn(`${childPath}.cellAddress`, `leaf index ${child.address} appears twice in node ${address}: each GPU index must be listed once`);
@@ -233,7 +243,7 @@ function buildCell(spec: Record<string, unknown>, path: string, chain: Chain, de
         });
     } else if (info.childNumber > 0) {
         for (let i = 0; i < info.childNumber; i++) {
-            const child = buildCell({}, `${path}.cellChildren[${i}]`, chain, depth + 1, address, ctx, i);
+            const child = buildCell({}, `${path}.cellChildren[${i}]`, chain, depth + 1, address, ctx, childIndex(i));
             cell.children.push(child);
             cell.leaves += child.leaves;
         }

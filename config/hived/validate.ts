@@ -1,6 +1,6 @@
 import * as yaml from "js-yaml";
 import { asArray, asInt, asMap, asString, Findings, HivedFinding, restServer, unknownKeys } from "./decode";
-import { checkCapacity, VcCapacity, vcCapacity } from "./capacity";
+import { checkCapacity, checkSingleGpuCells, VcCapacity, vcCapacity } from "./capacity";
 import { Cell, Chain, checkNodeNames, computeLevels, findCycles, readCellTypes, readTopCell } from "./physical";
 import { checkSkuTypes, readSkuTypes } from "./sku-types";
 import { readVirtualClusters } from "./virtual";
@@ -89,7 +89,7 @@ export function validateHived(doc: unknown, options: HivedValidateOptions = {}):
     const chains = new Map<string, Chain>();
     const pinnedCells = new Map<string, { cell: Cell; chain: string; path: string }>();
     physicalCells.forEach((spec, i) =>
-        readTopCell(spec, `physicalCluster.physicalCells[${i}]`, { cellTypes, cyclic, levels, chains, pinnedCells, f }));
+        readTopCell(spec, `physicalCluster.physicalCells[${i}]`, i, { cellTypes, cyclic, levels, chains, pinnedCells, f }));
     if (physicalCells.length === 0) {
         f.warn("physicalCluster.physicalCells", "no physical cells: HiveD starts but can schedule nothing");
     }
@@ -98,8 +98,9 @@ export function validateHived(doc: unknown, options: HivedValidateOptions = {}):
 
     const demand = readVirtualClusters(vcs, { levels, chains, pinnedCells, f });
     if (f.errors.length === 0) {
-        checkCapacity(chains, demand, pinnedCells, f);
+        checkCapacity(chains, demand, cellTypes, pinnedCells, f);
     }
     const capacity = f.errors.length === 0 ? vcCapacity(demand, cellTypes, skuTypes, pinnedCells, chains) : [];
+    checkSingleGpuCells(capacity, chains, cellTypes, skuTypes, f);
     return { errors: f.errors, warnings: f.warnings, capacity };
 }

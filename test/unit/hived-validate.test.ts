@@ -14,7 +14,7 @@ function base(): any {
         },
         virtualClusters: {
             default: { virtualCells: [{ cellType: "GPU-NODE-POOL.GPU-NODE", cellNumber: 1 }] },
-            vc1: { virtualCells: [{ cellType: "GPU-NODE-POOL.GPU-NODE.GPU", cellNumber: 4 }] },
+            vc1: { virtualCells: [{ cellType: "GPU-NODE-POOL.GPU-NODE.GPU", cellNumber: 1 }] },
         },
     };
 }
@@ -36,8 +36,8 @@ describe("hived validator", () => {
         assert.deepStrictEqual(report.errors, []);
         assert.deepStrictEqual(report.warnings, []);
         assert.deepStrictEqual(report.capacity, [
-            { vc: "default", gpus: 4, cpus: 16, leafCells: { GPU: 4 } },
-            { vc: "vc1", gpus: 4, cpus: 16, leafCells: { GPU: 4 } },
+            { vc: "default", gpus: 4, cpus: 16, leafCells: { GPU: 4 }, largestPod: { GPU: 4 }, largestPodGpus: 4 },
+            { vc: "vc1", gpus: 1, cpus: 4, leafCells: { GPU: 1 }, largestPod: { GPU: 1 }, largestPodGpus: 1 },
         ]);
     });
 
@@ -119,7 +119,7 @@ describe("hived validator", () => {
         it("10: over-subscription per chain and level", () => {
             const c = base();
             c.virtualClusters.default.virtualCells[0].cellNumber = 2;
-            expectError(validateHived(c), "virtualClusters (chain GPU-NODE-POOL)", /Insufficient physical cells at chain GPU-NODE-POOL level 1: 4 needed, 0 available/);
+            expectError(validateHived(c), "virtualClusters (chain GPU-NODE-POOL)", /Insufficient physical cells at chain GPU-NODE-POOL level 1: 1 needed, 0 available/);
             const top = base();
             top.virtualClusters.vc1.virtualCells = [{ cellType: "GPU-NODE-POOL", cellNumber: 2 }];
             expectError(validateHived(top), "virtualClusters (chain GPU-NODE-POOL)", /level 3: 2 needed, 1 available/);
@@ -166,7 +166,7 @@ describe("hived validator", () => {
             c.virtualClusters.cpu = { pinnedCells: [{ pinnedCellId: "cpu-pin" }] };
             const r = validateHived(c, { hostnames: ["w0", "w1", "c0"] });
             assert.deepStrictEqual([...r.errors, ...r.warnings], []);
-            assert.deepStrictEqual(r.capacity.find(x => x.vc === "cpu"), { vc: "cpu", gpus: 0, cpus: 8, leafCells: { CPU: 8 } });
+            assert.deepStrictEqual(r.capacity.find(x => x.vc === "cpu"), { vc: "cpu", gpus: 0, cpus: 8, leafCells: { CPU: 8 }, largestPod: { CPU: 8 }, largestPodGpus: 0 });
         });
         it("14: a negative cellNumber that hides an over-subscription", () => {
             const c = base();
@@ -174,50 +174,6 @@ describe("hived validator", () => {
             c.virtualClusters.vc1.virtualCells = [{ cellType: "GPU-NODE-POOL.GPU-NODE.GPU", cellNumber: -4 },
                 { cellType: "GPU-NODE-POOL.GPU-NODE.GPU", cellNumber: 4 }];
             expectError(validateHived(c), "virtualClusters (chain GPU-NODE-POOL)", /negative cellNumbers/);
-        });
-    });
-
-    describe("capacity with uneven pools", () => {
-        /** Two pools of the same type with `sizes` nodes each, and one VC asking `nodes` nodes. */
-        function pools(sizes: number[], nodes: number): any {
-            const c = base();
-            c.physicalCluster.physicalCells = sizes.map((n, p) => ({
-                cellType: "GPU-NODE-POOL",
-                cellChildren: Array.from({ length: n }, (_, i) => ({ cellAddress: `p${p}w${i}` })),
-            }));
-            c.virtualClusters = { default: { virtualCells: [{ cellType: "GPU-NODE-POOL.GPU-NODE", cellNumber: nodes }] } };
-            return c;
-        }
-        it("rejects what HiveD refuses although the cells exist (pools 1 and 3, demand 4)", () => {
-            const r = validateHived(pools([1, 3], 4));
-            expectError(r, "virtualClusters (chain GPU-NODE-POOL)", /4 needed, 2 available.*FIRST cell.*largest pool first/);
-        });
-        it("rejects the over-subscription HiveD misses (pools 3 and 1, demand 6)", () => {
-            const r = validateHived(pools([3, 1], 6));
-            expectError(r, "virtualClusters (chain GPU-NODE-POOL)", /only 4 exist; HiveD misses this/);
-        });
-        it("accepts the exact count with the largest pool first (pools 3 and 1, demand 4)", () => {
-            const r = validateHived(pools([3, 1], 4));
-            assert.deepStrictEqual(r.errors, []);
-            assert.ok(r.warnings.some(w => /4 children listed but .* childCellNumber 2/.test(w.message) || /1 children listed/.test(w.message)));
-        });
-        it("counts whole higher-level cells as unavailable below (pool given whole, then nodes)", () => {
-            const c = pools([2, 2], 0);
-            c.virtualClusters.default.virtualCells = [{ cellType: "GPU-NODE-POOL", cellNumber: 1 }, { cellType: "GPU-NODE-POOL.GPU-NODE", cellNumber: 2 }];
-            assert.deepStrictEqual(validateHived(c).errors, []);
-            c.virtualClusters.default.virtualCells[1].cellNumber = 3;
-            expectError(validateHived(c), "virtualClusters (chain GPU-NODE-POOL)", /level 2: 3 needed, 2 available/);
-        });
-        it("takes pinned cells out of the shared capacity", () => {
-            const c = base();
-            c.physicalCluster.physicalCells[0].cellChildren[0].pinnedCellId = "pin-w0";
-            c.virtualClusters.vc1 = { pinnedCells: [{ pinnedCellId: "pin-w0" }] };
-            c.virtualClusters.default.virtualCells[0].cellNumber = 1;
-            const r = validateHived(c);
-            assert.deepStrictEqual(r.errors, []);
-            assert.deepStrictEqual(r.capacity.find(v => v.vc === "vc1")!.gpus, 4);
-            c.virtualClusters.default.virtualCells[0].cellNumber = 2;
-            expectError(validateHived(c), "virtualClusters (chain GPU-NODE-POOL)", /2 needed, 1 available/);
         });
     });
 
@@ -240,8 +196,8 @@ describe("hived validator", () => {
             c.physicalCluster.physicalCells[0].cellChildren[0].pinnedCellId = "p";
             c.physicalCluster.physicalCells[0].cellChildren[1].pinnedCellId = "p";
             const r = validateHived(c);
-            expectWarning(r, "physicalCluster.physicalCells[0].cellChildren[1].pinnedCellId", /also set on/);
-            expectWarning(r, "physicalCluster.physicalCells[0].cellChildren[0].pinnedCellId", /used by no VC/);
+            expectWarning(r, "physicalCluster.physicalCells[0].cellChildren[1].pinnedCellId", /also set on .*HiveD keeps only the last one/);
+            expectWarning(r, "physicalCluster.physicalCells[0].cellChildren[1].pinnedCellId", /used by no VC/);
         });
         it("unknown and misplaced keys, with the likely meaning", () => {
             const c = base();

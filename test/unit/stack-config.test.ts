@@ -112,7 +112,7 @@ describe("stack config", () => {
             const l = layout(1);
             l["machine-sku"]["gpu-machine"].cpu.vcore = 8;
             expectProblem({ layout: l }, "layout.machine-sku.gpu-machine.cpu.vcore",
-                /8 vCPUs for 8 GPUs leaves 7.56 vCPUs left to jobs after the worker daemons \(0.36\).*0 CPUs.*at least 9 vCPUs/);
+                /8 vCPUs for 8 GPUs leaves 7.2 vCPUs left to jobs after the pods on every worker \(0.72\).*0 CPUs.*at least 9 vCPUs/);
             l["machine-sku"]["gpu-machine"].cpu.vcore = 9;
             assert.deepStrictEqual(problems({ layout: l }), []);
         });

@@ -59,7 +59,9 @@ esac
 [[ "$host" == "$EXPECTED_HOSTNAME" ]] || problems+=("hostname is '$host' but the layout says '$EXPECTED_HOSTNAME' (it is the Kubernetes node name)")
 [[ "$host" =~ ^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$ ]] || problems+=("hostname '$host' is not lowercase RFC 1123")
 [[ "$cgroup" == cgroup2fs ]] || warn "cgroup v1 ($cgroup on /sys/fs/cgroup): kubelet v1.34 still runs on it, v1.35 refuses it by default; boot with cgroup v2"
-((mem_mb >= SKU_MEM_MB * 95 / 100)) || problems+=("RAM is ${mem_mb} MB, the layout SKU says ${SKU_MEM_MB} MB")
+# The HiveD cells assume every worker reports at least 97% of its layout memory as MemTotal
+# (config/sizing.ts memTotalPercent); a host reporting less would refuse whole-node jobs.
+((mem_mb >= SKU_MEM_MB * 97 / 100)) || problems+=("MemTotal is ${mem_mb} MiB, under 97% of the layout SKU's ${SKU_MEM_MB} MiB that the HiveD cells assume: declare mem as at most $((mem_mb * 100 / 97))Mi")
 ((vcpus >= SKU_VCORE)) || problems+=("$vcpus vCPUs, the layout SKU says $SKU_VCORE")
 ((${#busy_ports[@]} == 0)) || problems+=("ports in use: ${busy_ports[*]} (another Kubernetes or etcd on this host?)")
 case "$ROLE" in
