@@ -25,6 +25,7 @@ const classes: Record<string, ObjectClass> = {
     "apps/v1/Deployment": k8s.apps.v1.Deployment,
     "rbac.authorization.k8s.io/v1/ClusterRole": k8s.rbac.v1.ClusterRole,
     "rbac.authorization.k8s.io/v1/ClusterRoleBinding": k8s.rbac.v1.ClusterRoleBinding,
+    "rbac.authorization.k8s.io/v1/Role": k8s.rbac.v1.Role,
     "rbac.authorization.k8s.io/v1/RoleBinding": k8s.rbac.v1.RoleBinding,
     "scheduling.k8s.io/v1/PriorityClass": k8s.scheduling.v1.PriorityClass,
     "apiextensions.k8s.io/v1/CustomResourceDefinition": k8s.apiextensions.v1.CustomResourceDefinition,

@@ -170,10 +170,46 @@ export function secretEnv(name: string, secret: string, key: string): Record<str
     return { name, valueFrom: { secretKeyRef: { name: secret, key } } };
 }
 
-/** A ClusterRole with these rules, bound to one service account. */
-export function clusterRoleFor(name: string, rules: Record<string, unknown>[], account: { name: string; namespace: string }): K8sObject[] {
-    return [
-        { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", metadata: { name, labels: labels(name) }, rules },
-        clusterRoleBinding(name, name, account),
-    ];
+/** One RBAC rule: these verbs on these resources of these API groups (only the named objects, if given). */
+export interface AccessRule {
+    apiGroups: string[];
+    resources: string[];
+    verbs: string[];
+    resourceNames?: string[];
+}
+
+/** What one service account may do through the Kubernetes API. */
+export interface ServiceAccess {
+    /** Rules on cluster-scoped resources, or on namespaced ones in every namespace (one ClusterRole). */
+    cluster?: AccessRule[];
+    /** Rules that hold in one namespace only, by namespace (one Role there each). */
+    namespaces?: Record<string, AccessRule[]>;
+}
+
+/**
+ * The ClusterRole and Roles of one service account, each named `name` and bound to the account
+ * alone: the grants of a service live in one ServiceAccess, next to the code that needs them.
+ */
+export function accessFor(name: string, account: { name: string; namespace: string }, access: ServiceAccess): K8sObject[] {
+    const rbac = "rbac.authorization.k8s.io";
+    const subjects = [{ kind: "ServiceAccount", name: account.name, namespace: account.namespace }];
+    const objects: K8sObject[] = [];
+    if (access.cluster?.length) {
+        objects.push(
+            { apiVersion: `${rbac}/v1`, kind: "ClusterRole", metadata: { name, labels: labels(name) }, rules: access.cluster },
+            clusterRoleBinding(name, name, account),
+        );
+    }
+    for (const [namespace, rules] of Object.entries(access.namespaces ?? {})) {
+        objects.push(
+            { apiVersion: `${rbac}/v1`, kind: "Role", metadata: { name, namespace, labels: labels(name) }, rules },
+            {
+                apiVersion: `${rbac}/v1`, kind: "RoleBinding",
+                metadata: { name, namespace, labels: labels(name) },
+                roleRef: { apiGroup: rbac, kind: "Role", name },
+                subjects,
+            },
+        );
+    }
+    return objects;
 }

@@ -2,8 +2,10 @@ import { Policies } from "@pulumi/policy";
 import { knownVersionCombination, masterNotWorker, mirrorsForOfflineHosts, optionalServicesInSmallCluster } from "./cluster";
 import { noPlaintextCredentials } from "./credentials";
 import { hivedConfigValid, vcCapacity } from "./hived";
+import { hostAccessAllowlist, networkExposureAuthenticated } from "./host-access";
+import { rbacLeastPrivilege } from "./rbac";
 import { stackOutputs } from "./stack";
-import { imagesPinned, privilegedAllowlist, resourceRequests } from "./workloads";
+import { imagesPinned, resourceRequests } from "./workloads";
 
 /** Every policy of the pack; tests import this module, never ../index.ts (which starts a server). */
 export const policies: Policies = [
@@ -13,7 +15,9 @@ export const policies: Policies = [
     noPlaintextCredentials,
     masterNotWorker,
     resourceRequests,
-    privilegedAllowlist,
+    hostAccessAllowlist,
+    networkExposureAuthenticated,
+    rbacLeastPrivilege,
     stackOutputs,
     knownVersionCombination,
     mirrorsForOfflineHosts,

@@ -5,6 +5,8 @@ const podSpecPaths: Record<string, (props: any) => any> = {
     "kubernetes:apps/v1:DaemonSet": p => p.spec?.template?.spec,
     "kubernetes:apps/v1:Deployment": p => p.spec?.template?.spec,
     "kubernetes:apps/v1:StatefulSet": p => p.spec?.template?.spec,
+    "kubernetes:apps/v1:ReplicaSet": p => p.spec?.template?.spec,
+    "kubernetes:core/v1:ReplicationController": p => p.spec?.template?.spec,
     "kubernetes:batch/v1:Job": p => p.spec?.template?.spec,
     "kubernetes:batch/v1:CronJob": p => p.spec?.jobTemplate?.spec?.template?.spec,
     "kubernetes:core/v1:Pod": p => p.spec,
@@ -15,8 +17,18 @@ export function podSpecOf(type: string, props: any): any | undefined {
     return podSpecPaths[type]?.(props);
 }
 
-function containersOf(spec: any): any[] {
-    return [...(spec?.initContainers ?? []), ...(spec?.containers ?? [])];
+/**
+ * A property's array as a plain array (empty when absent). Policies see properties behind
+ * @pulumi/policy's secret-preserving proxy (policy/secrets.ts), on which filter and map throw
+ * (they read the proxied Array constructor's prototype); iterating works.
+ */
+export function items(value: any): any[] {
+    return [...(value ?? [])];
+}
+
+/** Every container of a pod spec, init containers included. */
+export function containersOf(spec: any): any[] {
+    return [...items(spec?.initContainers), ...items(spec?.containers)];
 }
 
 function workloadName(props: any): string {
@@ -61,40 +73,6 @@ export const resourceRequests: ResourceValidationPolicy = {
             }
             if (requireLimits && (!r.limits?.cpu || !r.limits?.memory)) {
                 report(`${workloadName(args.props)}/${c.name}: QoS is on (requireLimits) but CPU and memory limits are not both set`);
-            }
-        }
-    },
-};
-
-/** PAI workloads that need host access, and why: everything else must run unprivileged. */
-// The pod network (kube-router) programs the node's routes and firewall.
-export const defaultPrivileged = ["fuse-device-plugin", "job-exporter", "kube-router"];
-export const defaultHostNamespaces = ["postgresql", "database-controller", "prometheus", "alertmanager", "node-exporter", "job-exporter", "watchdog",
-    "kube-router", "marketplace-db", "marketplace-restserver", "marketplace-webportal"];
-
-export const privilegedAllowlist: ResourceValidationPolicy = {
-    name: "privileged-allowlist",
-    description: "Only the services that need it run privileged or in host namespaces (hostNetwork/hostPID). Fix: drop the setting, or add the workload to this policy's allow list in the policy config.",
-    enforcementLevel: "mandatory",
-    configSchema: {
-        properties: {
-            privileged: { type: "array", items: { type: "string" }, default: defaultPrivileged },
-            hostNamespaces: { type: "array", items: { type: "string" }, default: defaultHostNamespaces },
-        },
-    },
-    validateResource: (args, report) => {
-        const spec = podSpecOf(args.type, args.props);
-        if (!spec) {
-            return;
-        }
-        const { privileged, hostNamespaces } = args.getConfig<{ privileged: string[]; hostNamespaces: string[] }>();
-        const name = workloadName(args.props);
-        if ((spec.hostNetwork || spec.hostPID || spec.hostIPC) && !hostNamespaces.includes(name)) {
-            report(`${name}: uses host namespaces (hostNetwork/hostPID/hostIPC) but is not in the allow list`);
-        }
-        for (const c of containersOf(spec)) {
-            if (c.securityContext?.privileged && !privileged.includes(name)) {
-                report(`${name}/${c.name}: runs privileged but is not in the allow list`);
             }
         }
     },

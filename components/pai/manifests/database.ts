@@ -1,5 +1,6 @@
 import { PaiContext } from "../context";
-import { clusterRoleFor, container, hostPathVolume, httpProbe, K8sObject, onMaster, secretEnv, serviceAccount, statefulSet } from "../objects";
+import { accessFor, container, hostPathVolume, httpProbe, K8sObject, onMaster, secretEnv, serviceAccount, ServiceAccess, statefulSet } from "../objects";
+import { frameworkGroup } from "./frameworkcontroller";
 import { databaseSecret, postgresDataRoot } from "./postgresql";
 
 export { databaseSecret, postgresPort } from "./postgresql";
@@ -7,6 +8,33 @@ export const writeMergerPort = 9748;
 /** The image's WORKDIR (src/database-controller/build/database-controller.common.dockerfile). */
 const appDir = "/database-controller/src";
 const watchedDisk = "/paiInternal/storage";
+
+/**
+ * Every Kubernetes call of database-controller v1.8.0 (src/database-controller/src/common/k8s.js,
+ * namespace `default` in each): the write-merger and poller create a job's Secrets, PriorityClass
+ * and Framework, give the Secrets the Framework as owner, and delete them (common/framework.js);
+ * the watchers follow Frameworks and events. Upstream binds cluster-admin.
+ */
+export function databaseControllerAccess(ctx: PaiContext): ServiceAccess {
+    return {
+        // createPriorityClass, deletePriorityClass: PriorityClasses are cluster-scoped.
+        cluster: [{ apiGroups: ["scheduling.k8s.io"], resources: ["priorityclasses"], verbs: ["create", "delete"] }],
+        namespaces: {
+            [ctx.namespace]: [
+                // listFramework (initializer/index.js), getFrameworkInformer (watcher/framework/index.js),
+                // createFramework, patchFramework, deleteFramework.
+                { apiGroups: [frameworkGroup], resources: ["frameworks"], verbs: ["list", "watch", "create", "patch", "delete"] },
+                // createSecret, patchSecretOwnerToFramework, deleteSecret.
+                { apiGroups: [""], resources: ["secrets"], verbs: ["create", "patch", "delete"] },
+                // patchSecretOwnerToFramework sets blockOwnerDeletion: where the OwnerReferencesPermissionEnforcement
+                // admission plugin is on, that takes update on the owner's finalizers.
+                { apiGroups: [frameworkGroup], resources: ["frameworks/finalizers"], verbs: ["update"] },
+                // getEventInformer (watcher/cluster-event/index.js).
+                { apiGroups: [""], resources: ["events"], verbs: ["list", "watch"] },
+            ],
+        },
+    };
+}
 
 /**
  * OpenPAI's database-controller (src/database-controller/deploy/database-controller.yaml.template):
@@ -34,12 +62,7 @@ export function databaseControllerManifests(ctx: PaiContext): K8sObject[] {
     });
     return [
         serviceAccount(account.name, account.namespace),
-        ...clusterRoleFor("pai-database-controller", [
-            { apiGroups: ["frameworkcontroller.microsoft.com"], resources: ["frameworks"], verbs: ["get", "list", "watch", "create", "patch", "update", "delete"] },
-            { apiGroups: ["scheduling.k8s.io"], resources: ["priorityclasses"], verbs: ["get", "list", "create", "delete"] },
-            { apiGroups: [""], resources: ["secrets"], verbs: ["get", "list", "create", "patch", "update", "delete"] },
-            { apiGroups: [""], resources: ["events"], verbs: ["get", "list", "watch"] },
-        ], account),
+        ...accessFor("pai-database-controller", account, databaseControllerAccess(ctx)),
         statefulSet({
             name: "database-controller", namespace: ctx.namespace,
             podSpec: {

@@ -1,6 +1,6 @@
 import * as yaml from "js-yaml";
 import { hivedPort, PaiContext, PaiGroup } from "../context";
-import { clusterRoleFor, configMap, container, daemonSet, httpProbe, K8sObject, onMaster, secretEnv, serviceAccount } from "../objects";
+import { accessFor, configMap, container, daemonSet, httpProbe, K8sObject, onMaster, secretEnv, serviceAccount, ServiceAccess } from "../objects";
 import { databaseSecret, writeMergerPort } from "./database";
 import { restServerExitSpec } from "./exit-specs";
 import { logManagerPort, logManagerSecret } from "./log-manager";
@@ -25,6 +25,45 @@ export function groupConfiguration(groups: PaiGroup[]): string {
         defaultGroup: group("default", "group for default vc", false, ["default"]),
         grouplist: groups.map(g => group(g.name, g.description, g.admin, g.virtualClusters)),
     }, { lineWidth: -1 });
+}
+
+/**
+ * Every Kubernetes call of rest-server v1.8.0 (src/rest-server/src; it writes jobs through the
+ * write-merger, not the API). Users, groups and tokens are Secrets of their own namespaces
+ * (utils/manager/{user,group}/crudK8sSecret.js, models/token.js). Upstream's rbac.yaml gave
+ * cluster-wide write on Secrets, ConfigMaps, Namespaces, PriorityClasses and Frameworks. Not
+ * granted although called: creating the namespace pai-user-token at start (models/token.js; the
+ * program creates it, and the refused call is only logged), and reading the Secret a storage
+ * PersistentVolume names (models/v2/storage.js convertVolumeDetail), which would open every
+ * Secret of the PAI namespace; such storage needs a Role for that one Secret.
+ */
+export function restServerAccess(ctx: PaiContext): ServiceAccess {
+    const userSecrets = { apiGroups: [""], resources: ["secrets"], verbs: ["get", "list", "create", "update", "delete"] };
+    return {
+        cluster: [
+            // models/kubernetes/kubernetes.js getNodes and getPods (all namespaces): the VC
+            // resources (models/v2/virtual-cluster/k8s.js) and the admin's /kubernetes API (routes/kubernetes.js).
+            { apiGroups: [""], resources: ["nodes", "pods"], verbs: ["list"] },
+            // models/v2/storage.js convertVolumeDetail.
+            { apiGroups: [""], resources: ["persistentvolumes"], verbs: ["get"] },
+        ],
+        namespaces: {
+            [ctx.namespace]: [
+                // models/v2/utils/frameworkConverter.js getContainerGpus: a job's pod.
+                { apiGroups: [""], resources: ["pods"], verbs: ["get"] },
+                // config/paiConfig.js fetchPAIVersion.
+                { apiGroups: [""], resources: ["configmaps"], resourceNames: ["pai-version"], verbs: ["get"] },
+                // models/v2/storage.js list and get.
+                { apiGroups: [""], resources: ["persistentvolumeclaims"], verbs: ["get", "list"] },
+            ],
+            // utils/manager/user/crudK8sSecret.js read, readAll, create, update, remove.
+            "pai-user-v2": [userSecrets],
+            // utils/manager/group/crudK8sSecret.js, the same calls.
+            "pai-group": [userSecrets],
+            // models/token.js through models/kubernetes/k8s-secret.js get, create, replace.
+            "pai-user-token": [{ apiGroups: [""], resources: ["secrets"], verbs: ["get", "create", "update"] }],
+        },
+    };
 }
 
 /** rest-server with the environment, files and permissions OpenPAI v1.8's code reads. */
@@ -78,13 +117,7 @@ export function restServerManifests(ctx: PaiContext): K8sObject[] {
         configMap("group-configuration", ctx.namespace, { "group.yaml": groupConfiguration(ctx.groups) }),
         configMap("k8s-job-exit-spec-configuration", ctx.namespace, { "k8s-job-exit-spec.yaml": yaml.dump(restServerExitSpec(), { lineWidth: -1 }) }),
         serviceAccount(account.name, account.namespace),
-        // src/rest-server/deploy/rbac.yaml: users, groups and tokens are Secrets; jobs are Frameworks.
-        ...clusterRoleFor("pai-rest-server", [
-            { apiGroups: [""], resources: ["nodes", "pods", "persistentvolumes", "persistentvolumeclaims"], verbs: ["get", "list", "watch"] },
-            { apiGroups: [""], resources: ["configmaps", "namespaces", "secrets"], verbs: ["get", "list", "watch", "create", "update", "patch", "delete"] },
-            { apiGroups: ["scheduling.k8s.io"], resources: ["priorityclasses"], verbs: ["get", "list", "watch", "create", "update", "patch", "delete"] },
-            { apiGroups: ["frameworkcontroller.microsoft.com"], resources: ["frameworks"], verbs: ["get", "list", "watch", "create", "update", "patch", "delete"] },
-        ], account),
+        ...accessFor("pai-rest-server", account, restServerAccess(ctx)),
         daemonSet({
             name: "rest-server", namespace: ctx.namespace,
             podSpec: {
