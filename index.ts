@@ -15,4 +15,6 @@ export = {
     virtualClusters: cluster.virtualClusters,
     versions: cluster.versions,
     ...(cluster.kubeconfig ? { kubeconfig: cluster.kubeconfig } : {}),
+    ...(cluster.portalCaCertificate ? { portalCaCertificate: cluster.portalCaCertificate } : {}),
+    ...(cluster.grafanaAdminPassword ? { grafanaAdminPassword: cluster.grafanaAdminPassword } : {}),
 };

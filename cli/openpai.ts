@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import {
-    ConfigError, formatIssues, hivedForStack, printable, importLegacy, LegacyFiles, missingSecrets, parseStackConfig,
+    ConfigError, estimatedNode, formatIssues, hivedForStack, printable, importLegacy, LegacyFiles, memoryEviction, memTotalPercent, missingSecrets, parseStackConfig,
     readStackFile, StackConfig, validateHivedText, VcCapacity, HivedFinding,
 } from "../config";
 import { nodeLabels } from "../components/kubernetes/node-labels";
@@ -12,7 +12,7 @@ const commands: [string, string][] = [
     ["validate <Pulumi.stack.yaml>", "validate a stack config without the engine; print VC capacity"],
     ["hived validate [--strict] [--format text|json] [--stack <Pulumi.stack.yaml>] <hived.yaml>", "check a hived config against HiveD's and rest-server's startup"],
     ["hived generate <Pulumi.stack.yaml>", "print the hived config the stack deploys"],
-    ["nodes <Pulumi.stack.yaml>", "print the layout's machines as Kubernetes Node manifests"],
+    ["nodes [--unprovisioned] [--declared] <Pulumi.stack.yaml>", "print the layout's machines (with --unprovisioned: those with provision: false) as Kubernetes Node manifests, sized as real servers report themselves (with --declared: as the layout says)"],
     ["import [--stack-name N] [--layout F] [--config F] [--master F --worker F]", "print a stack config from legacy OpenPAI files"],
 ];
 
@@ -76,8 +76,10 @@ function dispatch(argv: string[], io: Io): number {
             throw new UsageError(`unknown hived command '${rest[0] ?? ""}'`);
         case "import":
             return importFiles(rest, io);
-        case "nodes":
-            return nodes(single(rest, "nodes"), io);
+        case "nodes": {
+            const { flags, positional } = parseFlags(rest, [], ["--unprovisioned", "--declared"]);
+            return nodes(single(positional, "nodes"), io, flags["--unprovisioned"] === true, flags["--declared"] !== true);
+        }
         case "help":
         case "--help":
         case "-h":
@@ -138,6 +140,9 @@ function validateStack(file: string, io: Io): number {
     }
     io.out(`${file}: valid (${stack.cluster.mode} mode, ${stack.layout["machine-list"].length} machines)`);
     io.out(capacityTable(report.capacity));
+    if (stack.cluster.mode === "existing" && !stack.hived) {
+        io.err(`note: existing mode: 'pulumi up' sizes the cells from the nodes' allocatable memory and CPU and the other DaemonSets' pods on them, read from the cluster; these figures assume each worker reports ${memTotalPercent}% of its layout memory and runs what kubeadm mode installs`);
+    }
     return 0;
 }
 
@@ -187,17 +192,27 @@ function generate(file: string, io: Io): number {
 
 /**
  * The layout's machines as Node objects with their capacity (GPUs, CPU, memory, the fuse
- * device) and PAI labels: what scripts/local-cluster.sh registers as simulated nodes.
+ * device) and PAI labels: what scripts/local-cluster.sh and the quick start register as simulated
+ * nodes. Memory is `reported` as a real server of the SKU reports it, the least one the preflight
+ * accepts (capacity at its MemTotal floor, allocatable less kubelet's memory eviction threshold:
+ * config/sizing.ts), so simulated nodes refuse what a real one would; else as the layout declares it.
  */
-function nodes(file: string, io: Io): number {
+function nodes(file: string, io: Io, unprovisioned = false, reported = false): number {
     const stack = loadStack(file, false);
-    const docs = stack.layout["machine-list"].map(machine => {
+    const machines = stack.layout["machine-list"].filter(m => !unprovisioned || !m.provision);
+    const docs = machines.map(machine => {
         const sku = stack.layout["machine-sku"][machine["machine-type"]];
         const device = sku["computing-device"];
         const capacity: Record<string, string> = {
             cpu: String(sku.cpu.vcore), memory: sku.mem, pods: "110", "github.com/fuse": "110",
             ...(device ? { [device.type]: String(device.count) } : {}),
         };
+        let allocatable = capacity;
+        if (reported) {
+            const node = estimatedNode(sku, memoryEviction(stack.cluster.kubeletEvictionHard));
+            capacity.memory = `${node.capacity.memoryMi}Mi`;
+            allocatable = { ...capacity, memory: `${node.allocatable.memoryMi}Mi` };
+        }
         return {
             apiVersion: "v1", kind: "Node",
             metadata: {
@@ -206,7 +221,7 @@ function nodes(file: string, io: Io): number {
                 labels: { "kubernetes.io/hostname": machine.hostname, type: "kwok", ...nodeLabels(machine, stack.layout) },
             },
             spec: { taints: [] },
-            status: { capacity, allocatable: capacity, addresses: [{ type: "InternalIP", address: machine.hostip }] },
+            status: { capacity, allocatable, addresses: [{ type: "InternalIP", address: machine.hostip }] },
         };
     });
     io.out(docs.map(d => yaml.dump(d, { lineWidth: -1, noRefs: true })).join("---\n"));
@@ -235,10 +250,11 @@ function importFiles(args: string[], io: Io): number {
 
 /** A fixed-width table of VC capacity, the same figures the stack exports. */
 export function capacityTable(capacity: VcCapacity[]): string {
-    const rows = capacity.map(c => [c.vc, String(c.gpus), String(c.cpus),
-        Object.entries(c.leafCells).map(([t, n]) => `${n} x ${t}`).join(", ")]);
+    const perLeafType = (counts: Record<string, number>) => Object.entries(counts).map(([t, n]) => `${n} x ${t}`).join(", ");
+    // The largest pod: HiveD places a pod inside one of its VC's cells and one node.
+    const rows = capacity.map(c => [c.vc, String(c.gpus), String(c.cpus), perLeafType(c.leafCells), perLeafType(c.largestPod)]);
     // A full hived config names its VCs and cell types: printed the way issues are (no control characters).
-    const all = [["VC", "GPUs", "CPUs", "cells"], ...rows.map(r => r.map(cell => printable(cell, 200)))];
+    const all = [["VC", "GPUs", "CPUs", "cells", "largest pod"], ...rows.map(r => r.map(cell => printable(cell, 200)))];
     const widths = all[0].map((_, i) => Math.max(...all.map(r => r[i].length)));
     return all.map(r => r.map((v, i) => v.padEnd(widths[i])).join("  ").trimEnd()).join("\n");
 }

@@ -1,3 +1,4 @@
+import * as crypto from "crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
@@ -6,10 +7,12 @@ import { HivedConfig } from "../config/hived";
 import { StackSecrets } from "../config/pulumi";
 import { ClusterHosts } from "./hosts/cluster-hosts";
 import { ExistingCluster } from "./kubernetes/existing-cluster";
+import { measureWorkers } from "./kubernetes/node-resources";
 import { PodNetwork } from "./kubernetes/pod-network";
 import { clusterProvider } from "./kubernetes/provider";
 import { paiContext } from "./pai/context";
-import { PaiServices } from "./pai/pai-services";
+import { PaiServices, PortalTlsMaterial } from "./pai/pai-services";
+import { PortalCertificate } from "./pai/portal-certificate";
 
 export interface OpenPaiClusterArgs {
     /** The validated stack config (see config/stack.ts). */
@@ -40,11 +43,17 @@ export class OpenPaiCluster extends pulumi.ComponentResource {
     public readonly podNetwork?: PodNetwork;
     /** Admin kubeconfig of a cluster provisioned here (kubeadm mode; secret). */
     public readonly kubeconfig?: pulumi.Output<string>;
+    /** Grafana's generated admin password (secret), when Grafana is on. */
+    public readonly grafanaAdminPassword?: pulumi.Output<string>;
+    /** The CA that signed the portal's generated certificate (PEM): what browsers and tools should trust. Absent with openpai:tls. */
+    public readonly portalCaCertificate?: pulumi.Output<string>;
 
     constructor(name: string, args: OpenPaiClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("openpai:index:Cluster", name, {}, opts);
         const { config, secrets } = args;
-        const { config: hived, report } = hivedForStack(config);
+        // Existing mode: the cells fit what the nodes offer, read from the cluster now (node-resources.ts).
+        const measured = config.cluster.mode === "existing" && !config.hived ? measureWorkers(config) : undefined;
+        const { config: hived, report } = hivedForStack(config, { measured });
         this.hivedConfig = hived;
         const context = paiContext(config, hived);
 
@@ -60,7 +69,11 @@ export class OpenPaiCluster extends pulumi.ComponentResource {
             logManagerJwtSecret: generated("log-manager-jwt-secret", 48),
             marketplacePassword: generated("marketplace-password", 32),
             jobSshSeed: generated("job-ssh-seed", 48),
+            grafanaAdminPassword: generated("grafana-admin-password", 24),
         };
+        if (config.services.grafana) {
+            this.grafanaAdminPassword = pulumi.secret(credentials.grafanaAdminPassword);
+        }
 
         const registry = config.cluster.registry;
         const servicesArgs = {
@@ -70,6 +83,11 @@ export class OpenPaiCluster extends pulumi.ComponentResource {
                 ? { server: registry.domain, username: registry.username, password: secrets.registryPassword }
                 : undefined,
         };
+        // The portal's certificate, only where the platform is deployed (not in a check-only run).
+        const deploysPlatform = config.services.platform && !(config.cluster.mode === "kubeadm" && config.cluster.checkOnly);
+        const tls = deploysPlatform ? portalTls(this, name, config, context.tls.names, secrets) : undefined;
+        this.portalCaCertificate = tls?.caCertificate;
+        const withPortal = () => ({ ...servicesArgs, tls: tls!.material });
         if (config.cluster.mode === "existing") {
             const cluster = new ExistingCluster(`${name}-cluster`, {
                 kubeconfig: secrets.kubeconfig!,
@@ -77,7 +95,7 @@ export class OpenPaiCluster extends pulumi.ComponentResource {
                 layout: config.layout,
             }, { parent: this });
             if (config.services.platform) {
-                this.services = new PaiServices(`${name}-pai`, servicesArgs,
+                this.services = new PaiServices(`${name}-pai`, withPortal(),
                     { parent: this, providers: [cluster.provider], dependsOn: cluster.nodeLabels });
             }
         } else {
@@ -96,7 +114,7 @@ export class OpenPaiCluster extends pulumi.ComponentResource {
             this.kubeconfig = hosts.kubeconfig;
             this.podNetwork = network?.podNetwork;
             if (network && config.services.platform) {
-                this.services = new PaiServices(`${name}-pai`, servicesArgs, {
+                this.services = new PaiServices(`${name}-pai`, withPortal(), {
                     parent: this, providers: [network.provider], dependsOn: [hosts.master.ready, ...hosts.workers.map(w => w.ready), network.podNetwork],
                 });
             }
@@ -110,6 +128,8 @@ export class OpenPaiCluster extends pulumi.ComponentResource {
         // Besides the stack outputs, facts the policy pack's stack policies check (policy/policies/cluster.ts).
         this.registerOutputs({
             portalUrl: this.portalUrl,
+            portalCaCertificate: this.portalCaCertificate,
+            grafanaAdminPassword: this.grafanaAdminPassword,
             adminUser: this.adminUser,
             adminPassword: this.adminPassword,
             kubeconfig: this.kubeconfig,
@@ -123,9 +143,44 @@ export class OpenPaiCluster extends pulumi.ComponentResource {
 }
 
 /**
- * The optional services switched on: the boolean switches of openpai:services but `platform`
- * (the numeric settings beside them are not services).
+ * The portal's certificate: the admin's (openpai:tls), else one the program's own CA issues for
+ * the portal's names (the CA is then what to trust).
+ */
+function portalTls(parent: pulumi.Resource, name: string, config: StackConfig, names: string[], secrets: StackSecrets):
+    { material: PortalTlsMaterial; caCertificate?: pulumi.Output<string> } {
+    if (config.tls && secrets.tlsKey) {
+        return { material: configuredTls(config.tls.certificate, secrets.tlsKey) };
+    }
+    const generated = new PortalCertificate(`${name}-portal-certificate`, { clusterId: config.cluster.name, names }, { parent });
+    return { material: { certificateChain: generated.certificateChain, key: generated.key }, caCertificate: generated.caCertificate };
+}
+
+/** The admin's certificate with its key, checked to belong together. */
+function configuredTls(certificate: string, key: pulumi.Output<string>): PortalTlsMaterial {
+    return {
+        certificateChain: certificate,
+        key: key.apply(pem => {
+            let matches = false;
+            try {
+                matches = new crypto.X509Certificate(certificate).checkPrivateKey(crypto.createPrivateKey(pem));
+            } catch {
+                // not a key: reported below
+            }
+            if (!matches) {
+                throw new pulumi.RunError("openpai:tlsKey is not the private key of tls.certificate (or not a PEM key): set the key that belongs to the certificate with 'pulumi config set --secret openpai:tlsKey < portal.key'");
+            }
+            return pem;
+        }),
+    };
+}
+
+/** Switches of openpai:services that are not optional services: the platform itself, and the host guard (a firewall). */
+const notOptionalServices = ["platform", "hostGuard"];
+
+/**
+ * The optional services switched on: the boolean switches of openpai:services but the platform
+ * and the host guard (the numeric settings beside them are not services).
  */
 export function optionalServicesOn(services: ServicesConfig): string[] {
-    return Object.entries(services).filter(([service, on]) => on === true && service !== "platform").map(([service]) => service);
+    return Object.entries(services).filter(([service, on]) => on === true && !notOptionalServices.includes(service)).map(([service]) => service);
 }

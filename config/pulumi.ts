@@ -42,6 +42,8 @@ export interface StackSecrets {
     /** Passwords of cluster.aptProxyUser and cluster.aptMirrorUser (apt's auth.conf.d on the hosts). */
     aptProxyPassword?: pulumi.Output<string>;
     aptMirrorPassword?: pulumi.Output<string>;
+    /** The key of the portal's certificate (openpai:tls). */
+    tlsKey?: pulumi.Output<string>;
 }
 
 /** Reads the credentials; a kubeconfig given as `cluster.kubeconfigPath` is read from that file. */

@@ -90,6 +90,20 @@ export const computingDeviceSchema = z.strictObject({
     type: z.string().max(253).regex(/^[a-z0-9.-]+\/[a-z0-9.-]+$/, "must be a Kubernetes extended resource such as nvidia.com/gpu"),
     model: textField(64, 1).optional(),
     count: positiveInt("computing-device.count", maxDevices),
+    /**
+     * HiveD cells between a GPU and the node, as GPUs per cell, smallest first: the machine's
+     * topology (e.g. [2, 4] on 8 GPUs: pairs on a PCIe switch, halves on a CPU socket). Each divides
+     * the next and the count. Default: the doublings from 2 that divide the count; [] for none.
+     */
+    cellSizes: z.array(z.number().int("cell sizes must be whole numbers").min(2, "a cell size is at least 2 GPUs")).max(8).optional(),
+}).superRefine((device, ctx) => {
+    const sizes = device.cellSizes ?? [];
+    sizes.forEach((size, i) => {
+        const next = sizes[i + 1] ?? device.count;
+        if (size >= next || next % size !== 0) {
+            ctx.addIssue({ code: "custom", path: ["cellSizes", i], message: `${size} must divide ${i + 1 < sizes.length ? `the next size, ${next}` : `the GPU count, ${device.count},`} and be smaller: cells of a level are made of whole cells of the level below (e.g. [2, 4] for 8 GPUs)` });
+        }
+    });
 });
 
 export const machineSkuSchema = z.strictObject({
@@ -106,6 +120,12 @@ export const machineSchema = z.strictObject({
     "pai-master": layoutFlag.default(false),
     "pai-worker": layoutFlag.default(false),
     "pai-storage": layoutFlag.default(false),
+    /**
+     * kubeadm mode: false leaves the machine out of provisioning (it joins the cluster by other
+     * means, labelled as `openpai nodes` prints: nodes another tool manages, or the quick start's
+     * simulated GPU nodes); it still counts in the layout and the hived config.
+     */
+    provision: z.boolean({ message: "must be true or false" }).default(true),
 });
 
 export const layoutSchema = z.strictObject({
@@ -135,6 +155,10 @@ export const layoutSchema = z.strictObject({
         if (m["pai-master"] && m["pai-worker"]) {
             ctx.addIssue({ code: "custom", path: at("pai-worker"),
                 message: "the master must not be a worker: set pai-worker to false on the master" });
+        }
+        if (m["pai-master"] && !m.provision) {
+            ctx.addIssue({ code: "custom", path: at("provision"),
+                message: "the master is where kubeadm makes the cluster: it is always provisioned (remove provision: false)" });
         }
     });
     const masters = layout["machine-list"].filter(m => m["pai-master"]);
@@ -222,6 +246,17 @@ export const groupSchema = z.strictObject({
 
 export const groupsSchema = z.array(groupSchema).max(1000, "at most 1000 groups");
 
+/**
+ * The portal's own certificate (PEM: the server certificate first, then its intermediates); its
+ * key is the secret `openpai:tlsKey`. Without it, the program makes a CA and a certificate for the
+ * portal host (stack output `portalCaCertificate`).
+ */
+export const tlsSchema = z.strictObject({
+    certificate: z.string().max(64 * 1024, "must be at most 64 KiB of PEM")
+        .regex(/^\s*-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+-----END CERTIFICATE-----[-A-Za-z0-9+/=\s]*$/,
+            "must be PEM certificates (-----BEGIN CERTIFICATE----- ...), the portal's first"),
+});
+
 /** Optional services; OpenPAI's essential services are always deployed. */
 export const servicesSchema = z.strictObject({
     /** The PAI platform itself; false provisions Kubernetes only (kubeadm mode), e.g. to bring up a cluster first. */
@@ -232,6 +267,11 @@ export const servicesSchema = z.strictObject({
     nodeExporter: z.boolean().default(true),
     jobExporter: z.boolean().default(true),
     watchdog: z.boolean().default(true),
+    /**
+     * A host firewall on every node (the host-guard DaemonSet): PAI's internal ports answer only
+     * the master and PAI's own pods, never jobs (host network) or other machines.
+     */
+    hostGuard: z.boolean().default(true),
     marketplace: z.boolean().default(false),
     /**
      * Multiplies the CPU request of every PAI container. OpenPAI's requests assume a master
@@ -255,3 +295,4 @@ export type SkuQuota = z.infer<typeof skuQuotaSchema>;
 export type VirtualClusters = z.infer<typeof virtualClustersSchema>;
 export type ServicesConfig = z.infer<typeof servicesSchema>;
 export type GroupConfig = z.infer<typeof groupSchema>;
+export type TlsConfig = z.infer<typeof tlsSchema>;

@@ -1,13 +1,16 @@
+import * as crypto from "crypto";
 import * as fs from "fs";
+import * as net from "net";
 import * as yaml from "js-yaml";
 import { z } from "zod";
 import { ConfigError, ConfigIssue, joinPath } from "./errors";
 import {
     clusterSchema, devBoxSchema, groupsSchema, layoutSchema, servicesSchema, sshSchema, virtualClustersSchema,
-    ClusterConfig, DevBoxConfig, GroupConfig, Layout, ServicesConfig, SshConfig, VirtualClusters,
+    ClusterConfig, DevBoxConfig, GroupConfig, Layout, ServicesConfig, SshConfig, TlsConfig, VirtualClusters, tlsSchema,
 } from "./schema";
 import { NodeReserve, quotaCells, WorkerSku, workerSkus } from "./layout";
-import { workerReserve } from "./daemons";
+import { podsBesideJobs, workerSizing } from "./sizing";
+import { generatedCellTypes } from "./hived/generate";
 import { maxHivedBytes, maxValueBytes, sizeProblem } from "./fields";
 import { aptLoginIssues, missingAptPasswords } from "./apt-logins";
 import { checkHostKeyNames } from "./known-hosts";
@@ -16,10 +19,10 @@ import { checkHostKeyNames } from "./known-hosts";
 export const configNamespace = "openpai";
 
 /** Keys that hold credentials: accepted only as Pulumi secrets, never printed. */
-export const secretKeys = ["sshPrivateKey", "sshPassword", "kubeconfig", "registryPassword",
+export const secretKeys = ["sshPrivateKey", "sshPassword", "kubeconfig", "registryPassword", "tlsKey",
     "aptProxyPassword", "aptMirrorPassword"] as const;
 
-const knownKeys = ["cluster", "layout", "ssh", "devBox", "virtualClusters", "hived", "groups", "services", "adminUser", ...secretKeys];
+const knownKeys = ["cluster", "layout", "ssh", "devBox", "virtualClusters", "hived", "groups", "services", "adminUser", "tls", ...secretKeys];
 
 /** The whole validated stack configuration, with defaults applied. */
 export interface StackConfig {
@@ -37,6 +40,8 @@ export interface StackConfig {
     groups: GroupConfig[];
     /** Name of the PAI administrator; the password is generated. */
     adminUser: string;
+    /** The portal's own certificate (its key is the secret tlsKey); absent: the program makes one. */
+    tls?: TlsConfig;
     /** Which secret keys were provided (their values are never read here). */
     providedSecrets: Set<string>;
 }
@@ -67,6 +72,7 @@ const sections = {
     groups: groupsSchema.default([]),
     services: servicesSchema.prefault({}),
     adminUser: z.string().regex(/^[a-z0-9_-]{3,32}$/, "must be 3-32 characters of a-z, 0-9, '_' or '-'").default("admin"),
+    tls: tlsSchema.optional(),
 };
 
 /**
@@ -160,6 +166,9 @@ export function missingSecrets(config: StackConfig): ConfigIssue[] {
         issues.push({ path: "registryPassword", message: "cluster.registry.username is set: also run 'pulumi config set --secret openpai:registryPassword ...'" });
     }
     issues.push(...missingAptPasswords(config));
+    if (config.tls && !providedSecrets.has("tlsKey")) {
+        issues.push({ path: "tlsKey", message: "tls.certificate is set: also give its key, 'pulumi config set --secret openpai:tlsKey < portal.key'" });
+    }
     return issues;
 }
 
@@ -173,11 +182,12 @@ function crossCheck(config: StackConfig): ConfigIssue[] {
     if (cidrsOverlap(cluster.podCidr, cluster.serviceCidr)) {
         issues.push({ path: "cluster.serviceCidr", message: `overlaps cluster.podCidr ${cluster.podCidr}: choose disjoint ranges` });
     }
-    issues.push(...checkGroups(config), ...aptLoginIssues(config));
+    issues.push(...checkGroups(config), ...checkPortalCertificate(config), ...aptLoginIssues(config));
     issues.push(...checkHostKeyNames(config));
     if (!hived) {
-        const skus = workerSkus(layout, workerReserve(config.services));
-        issues.push(...checkGeneratedCellTypes(skus, workerReserve(config.services)));
+        const sizing = workerSizing(config);
+        const skus = workerSkus(layout, sizing);
+        issues.push(...checkGeneratedCellTypes(skus, podsBesideJobs(sizing)));
         if (virtualClusters) {
             issues.push(...checkQuotas(skus, virtualClusters));
         }
@@ -194,18 +204,48 @@ function checkGeneratedCellTypes(skus: Map<string, WorkerSku>, reserve: NodeRese
     const issues: ConfigIssue[] = [];
     for (const sku of skus.values()) {
         const path = `layout.machine-sku.${sku.name}`;
-        for (const suffix of ["-NODE", "-NODE-POOL"]) {
-            const base = sku.name.endsWith(suffix) ? sku.name.slice(0, -suffix.length) : undefined;
-            if (base !== undefined && skus.has(base)) {
-                issues.push({ path, message: `worker SKU '${sku.name}' has the name of the cell type generated for worker SKU '${base}' (${base}, ${base}-NODE, ${base}-NODE-POOL): HiveD would read a different cluster; rename one of the two SKUs` });
+        for (const other of skus.values()) {
+            if (other !== sku && generatedCellTypes(other).includes(sku.name)) {
+                issues.push({ path, message: `worker SKU '${sku.name}' has the name of a cell type generated for worker SKU '${other.name}' (${generatedCellTypes(other).join(", ")}): HiveD would read a different cluster; rename one of the two SKUs` });
             }
         }
-        const leftOver = `${round(sku.free.cpu)} vCPUs left to jobs after the worker daemons (${round(reserve.cpu)}) and OpenPAI's margin`;
+        const leftOver = `${round(sku.free.cpu)} vCPUs left to jobs after the pods on every worker (${round(reserve.cpu)}) and OpenPAI's margin`;
         if (sku.cellUnit === "GPU" && Math.floor(sku.free.cpu / sku.cellsPerNode) < 1) {
             issues.push({ path: `${path}.cpu.vcore`, message: `${sku.sku.cpu.vcore} vCPUs for ${sku.cellsPerNode} GPUs leaves ${leftOver}: each GPU cell would get 0 CPUs and jobs asking for CPU would be refused; give the SKU at least ${minVcores(sku.cellsPerNode, reserve)} vCPUs (its real count)` });
         } else if (sku.cellUnit === "vCPU" && sku.cellsPerNode < 1) {
             issues.push({ path: `${path}.cpu.vcore`, message: `${sku.sku.cpu.vcore} vCPUs leaves ${leftOver}: no whole vCPU cell for jobs; give the SKU at least ${minVcores(1, reserve)} vCPUs (its real count)` });
         }
+    }
+    return issues;
+}
+
+/**
+ * The configured portal certificate parses, is valid now, and is for the portal's address
+ * (cluster.portalHost, else the master's hostip); its key, a secret, is checked by the program.
+ */
+function checkPortalCertificate(config: StackConfig): ConfigIssue[] {
+    if (!config.tls && config.providedSecrets.has("tlsKey")) {
+        return [{ path: "tlsKey", message: "is set but tls.certificate is not: give the certificate too, or remove the key ('pulumi config rm openpai:tlsKey')" }];
+    }
+    if (!config.tls) {
+        return [];
+    }
+    const path = "tls.certificate";
+    let cert: crypto.X509Certificate;
+    try {
+        cert = new crypto.X509Certificate(config.tls.certificate);
+    } catch (err) {
+        return [{ path, message: `cannot be read as a PEM certificate (${(err as Error).message}): paste the portal's certificate, then its intermediates` }];
+    }
+    const host = config.cluster.portalHost ?? config.layout["machine-list"].find(m => m["pai-master"])?.hostip ?? "";
+    const issues: ConfigIssue[] = [];
+    const covers = net.isIP(host) ? cert.checkIP(host) : cert.checkHost(host);
+    if (!covers) {
+        issues.push({ path, message: `is for ${cert.subjectAltName ?? cert.subject}, not for the portal's address ${host}: use a certificate for ${host}, or set cluster.portalHost to a name it covers` });
+    }
+    const now = Date.now();
+    if (Date.parse(cert.validTo) < now || Date.parse(cert.validFrom) > now) {
+        issues.push({ path, message: `is valid from ${cert.validFrom} to ${cert.validTo}, not now: renew it` });
     }
     return issues;
 }

@@ -1,66 +1,158 @@
 #!/usr/bin/env bash
-# Quick start without hardware: builds the toolchain if needed, starts the local simulated GPU
-# cluster, and runs `pulumi up` of the `local` stack (existing mode) with a local file backend.
-#   npm run quickstart            set up and print the portal URL, admin user and VC capacity
-#   npm run quickstart -- --down  destroy the stack and stop the cluster
+# Quick start: a real OpenPAI on this machine. The local lab (lab/README.md) boots a master and
+# two CPU workers as systemd hosts; one kubeadm-mode stack (scripts/quickstart.stack.yaml, copied
+# to Pulumi.quickstart.yaml) provisions them over SSH and deploys OpenPAI with the platform on,
+# as "Deploy a cluster" in the README does; kwok adds four simulated 8-GPU nodes.
+#   npm run quickstart                       (root) set up, then print the portal and what to run
+#   npm run quickstart -- --down             remove everything the quick start made
+#   npm run quickstart -- --simulated [--down]   without root: simulated nodes only, nothing runs
+# Cold, the builds take long (each prints "step n of m"); later runs reuse their caches.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-state="$root/.pulumi-local"
 cd "$root"
-log() { printf '[quickstart %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-
-mkdir -p "$state/backend"
-[[ -f "$state/passphrase" ]] || (umask 077 && head -c 24 /dev/urandom | base64 >"$state/passphrase")
-if [[ ! -d "${OPENPAI_TOOLCHAIN_CACHE:-$HOME/.cache/openpai-toolchain}" ]] && ! command -v pulumi >/dev/null 2>&1; then
-  log "first run: building the Pulumi toolchain (about 35 minutes on 2 cores) and the local cluster's"
-  log "Kubernetes binaries (about 30 minutes) from Go modules; progress below, later runs take seconds"
+if [[ "${1:-}" == "--simulated" ]]; then
+  shift
+  exec bash scripts/quickstart-simulated.sh "$@"
 fi
-bin="$(bash scripts/toolchain.sh)"
-kube_bin="$(bash scripts/kube-binaries.sh)"
-# Everything a new shell needs to run the printed commands: `. .pulumi-local/env.sh`.
-cat >"$state/env.sh" <<ENV
-# Written by npm run quickstart: the local stack's Pulumi settings (source it: . .pulumi-local/env.sh).
-export PATH="$bin:$kube_bin:\$PATH"
-export PULUMI_BACKEND_URL="file://$state/backend"
-export PULUMI_CONFIG_PASSPHRASE_FILE="$state/passphrase"
-export PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
-export KUBECONFIG="$state/cluster/kubeconfig"
-ENV
-# shellcheck source=/dev/null
-. "$state/env.sh"
-export OPENPAI_LOCAL_CLUSTER_DIR="$state/cluster"
+
+state="$root/.pulumi-quickstart"
+stack=quickstart
+stack_file="Pulumi.$stack.yaml"
+lab=(bash "$root/lab/lab.sh")
+log() { printf '[quickstart %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+timings=()
+stage_started=$SECONDS
+# stage_done NAME: records how long the stage that just ended took.
+stage_done() {
+  timings+=("$(printf '  %-34s %4d s' "$1" "$((SECONDS - stage_started))")")
+  stage_started=$SECONDS
+}
+
+if ((EUID != 0)); then
+  echo "npm run quickstart runs the local lab, which changes this machine's network, mounts and cgroups: run it as root," >&2
+  echo "or, without root, 'npm run quickstart -- --simulated' (simulated nodes only: the portal does not answer)." >&2
+  exit 1
+fi
+
+kwok_stop() {
+  if [[ -f "$state/kwok.pid" ]] && kill -0 "$(cat "$state/kwok.pid")" 2>/dev/null; then
+    kill "$(cat "$state/kwok.pid")"
+    log "stopped kwok (the simulated GPU nodes)"
+  fi
+  rm -f "$state/kwok.pid"
+}
 
 if [[ "${1:-}" == "--down" ]]; then
-  if pulumi stack select local >/dev/null 2>&1; then
-    log "destroying the local stack"
-    pulumi destroy --yes --skip-preview --non-interactive --stack local
-    pulumi stack rm --yes --non-interactive local
+  kwok_stop
+  "${lab[@]}" down
+  # The hosts are gone with the lab: the stack's state is dropped rather than destroyed host by host.
+  if [[ -f "$state/env.sh" ]]; then
+    # shellcheck source=/dev/null
+    . "$state/env.sh"
+    pulumi stack rm --yes --force --non-interactive "$stack" >/dev/null 2>&1 && log "removed the stack $stack"
   fi
-  bash scripts/local-cluster.sh down
-  rm -rf "$state" Pulumi.local.yaml
-  log "done: the local cluster and its state are gone"
+  rm -rf "$state" "$stack_file"
+  log "done: the lab, its hosts, the stack and its state are gone (the build caches stay)"
   exit 0
 fi
 
-[[ -f Pulumi.local.yaml ]] || cp scripts/quickstart.stack.yaml Pulumi.local.yaml
-log "starting the local simulated GPU cluster"
-bash scripts/local-cluster.sh up Pulumi.local.yaml >/dev/null
-pulumi stack select --create local --non-interactive >/dev/null
-log "pulumi up (stack local)"
-pulumi up --yes --skip-preview --non-interactive --stack local
+# Step 1: the Pulumi toolchain and the Kubernetes binaries, side by side (Go builds, cached).
+mkdir -p "$state/logs"
+log "step 1 of 2: the Pulumi toolchain and the Kubernetes binaries, side by side (cold: about 35 minutes on 2 cores; cached: seconds)"
+bash scripts/toolchain.sh >"$state/logs/toolchain.out" 2>"$state/logs/toolchain.log" &
+toolchain_pid=$!
+bash scripts/kube-binaries.sh >"$state/logs/kube-binaries.out" 2>"$state/logs/kube-binaries.log" &
+kube_pid=$!
+wait "$toolchain_pid" || { tail -n 20 "$state/logs/toolchain.log" >&2; log "scripts/toolchain.sh failed (log: $state/logs/toolchain.log)"; exit 1; }
+wait "$kube_pid" || { tail -n 20 "$state/logs/kube-binaries.log" >&2; log "scripts/kube-binaries.sh failed (log: $state/logs/kube-binaries.log)"; exit 1; }
+bin="$(tail -n 1 "$state/logs/toolchain.out")"
+kube_bin="$(tail -n 1 "$state/logs/kube-binaries.out")"
+# Step 2: what the lab serves (host rootfs, Kubernetes images and packages, PAI stand-in images).
+log "step 2 of 2: the lab's host image, Kubernetes images and packages, PAI images (cold: about 45 minutes; cached: seconds)"
+"${lab[@]}" build
+stage_done "builds (cached when warm)"
+
+# Everything a new shell needs to run the printed commands: `. .pulumi-quickstart/env.sh`.
+[[ -f "$state/passphrase" ]] || (umask 077 && head -c 24 /dev/urandom | base64 >"$state/passphrase")
+mkdir -p "$state/backend"
+cat >"$state/env.sh" <<ENV
+# Written by npm run quickstart: the quick start stack's settings (source it: . .pulumi-quickstart/env.sh).
+export PATH="$bin:$kube_bin:$root/node_modules/.bin:\$PATH"
+export PULUMI_BACKEND_URL="file://$state/backend"
+export PULUMI_CONFIG_PASSPHRASE_FILE="$state/passphrase"
+export PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+export KUBECONFIG="$state/kubeconfig"
+export PORTAL=https://10.78.0.10
+# curl trusts the portal's certificate through the CA the stack made for it.
+export CURL_CA_BUNDLE="$state/openpai-ca.crt"
+# pai_token: a token of the admin; pai_submit FILE: submits a job (OpenPAI protocol YAML); pai_job NAME: its status.
+pai_token() {
+  curl -fsS -H 'Content-Type: application/json' "\$PORTAL/rest-server/api/v1/authn/basic/login" \\
+    -d "{\"username\":\"admin\",\"password\":\"\$(pulumi stack output adminPassword --show-secrets --stack $stack)\",\"expiration\":3600}" |
+    sed -n 's/.*"token":"\([^"]*\)".*/\1/p'
+}
+pai_submit() { curl -fsS -H "Authorization: Bearer \$(pai_token)" -H 'Content-Type: text/yaml' --data-binary "@\$1" "\$PORTAL/rest-server/api/v2/jobs"; echo; }
+pai_job() { curl -fsS -H "Authorization: Bearer \$(pai_token)" "\$PORTAL/rest-server/api/v2/jobs/admin~\$1" | grep -o '"state":"[A-Z]*"' | head -n 1; }
+ENV
+# shellcheck source=/dev/null
+. "$state/env.sh"
+
+log "the lab: registry, apt repository, apt proxy, DNS; hosts pai-master, pai-worker-1, pai-worker-2"
+"${lab[@]}" up
+for host in "pai-master 10.78.0.10" "pai-worker-1 10.78.0.11" "pai-worker-2 10.78.0.12"; do
+  # shellcheck disable=SC2086 # name and address
+  "${lab[@]}" host start $host >/dev/null &
+done
+wait
+stage_done "lab and hosts up"
+
+[[ -f "$stack_file" ]] || cp scripts/quickstart.stack.yaml "$stack_file"
+pulumi stack select --create "$stack" --non-interactive >/dev/null
+pulumi config get openpai:sshPrivateKey --stack "$stack" >/dev/null 2>&1 \
+  || pulumi config set --secret openpai:sshPrivateKey --stack "$stack" <"$("${lab[@]}" key)"
+log "pulumi up (stack $stack): hosts, Kubernetes, OpenPAI"
+pulumi up --yes --skip-preview --non-interactive --stack "$stack"
+stage_done "pulumi up"
+
+(umask 077 && pulumi stack output kubeconfig --show-secrets --stack "$stack" >"$KUBECONFIG")
+pulumi stack output portalCaCertificate --stack "$stack" >"$CURL_CA_BUNDLE"
+# The simulated GPU nodes: kwok marks them Ready and their pods Running; the stack leaves them to
+# it (provision: false), so HiveD finds them once they are registered.
+if ! { [[ -f "$state/kwok.pid" ]] && kill -0 "$(cat "$state/kwok.pid")" 2>/dev/null; }; then
+  stages="$(find "$kube_bin/../kwok-stages" -type f | sort | paste -sd, -)"
+  setsid "$kube_bin/kwok" --kubeconfig "$KUBECONFIG" --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
+    --cidr 10.250.0.0/16 --config "$stages" --node-lease-duration-seconds 40 </dev/null >"$state/logs/kwok.log" 2>&1 &
+  echo $! >"$state/kwok.pid"
+  log "started kwok (pid $(cat "$state/kwok.pid"), log $state/logs/kwok.log)"
+fi
+node bin/openpai.js nodes --unprovisioned "$stack_file" | kubectl apply -f - >/dev/null
+kubectl wait --for=condition=Ready node -l type=kwok --timeout=120s >/dev/null
+stage_done "simulated GPU nodes"
+
+for _ in $(seq 60); do
+  curl -fsS -o /dev/null "$PORTAL/rest-server/api/v2/info" && curl -fsS -o /dev/null "$PORTAL/" && break
+  sleep 5
+done
+curl -fsS -o /dev/null "$PORTAL/" || { log "the portal $PORTAL does not answer: kubectl get pods -A shows what is not running"; exit 1; }
+stage_done "portal answers"
+
 cat <<SUMMARY
 
-OpenPAI is deployed on the local simulated cluster: its objects are accepted by a real
-Kubernetes API server, but the nodes are simulated (kwok) and run no containers.
-  portal URL:  $(pulumi stack output portalUrl --stack local)  (where pylon would answer: nothing serves it
-               on simulated nodes; the real services run in the lab, npm run test:services)
-  admin user:  $(pulumi stack output adminUser --stack local)
+OpenPAI runs on this machine: three real hosts of the local lab (pai-master, pai-worker-1,
+pai-worker-2) provisioned by one kubeadm stack ($stack_file, from scripts/quickstart.stack.yaml),
+and four simulated 8-GPU nodes (gpu-0 to gpu-3) for HiveD to schedule GPU jobs onto.
+  portal:      $(pulumi stack output portalUrl --stack "$stack")  (log in as the admin; trust the CA in .pulumi-quickstart/openpai-ca.crt)
+  admin user:  $(pulumi stack output adminUser --stack "$stack")
   VC capacity:
-$(node bin/openpai.js validate Pulumi.local.yaml | tail -n +2 | sed 's/^/    /')
+$(node bin/openpai.js validate "$stack_file" | tail -n +2 | sed 's/^/    /')
+Stages:
+$(printf '%s\n' "${timings[@]}")
 Commands (each runs as printed, from this directory, in a new shell):
-  . .pulumi-local/env.sh && pulumi stack output adminPassword --show-secrets --stack local
-  . .pulumi-local/env.sh && pulumi stack output virtualClusters --stack local
-  . .pulumi-local/env.sh && kubectl get pods -n default
+  . .pulumi-quickstart/env.sh && pulumi stack output adminPassword --show-secrets --stack $stack
+  . .pulumi-quickstart/env.sh && pai_submit examples/jobs/hello-cpu.yaml
+  . .pulumi-quickstart/env.sh && pai_job hello-cpu
+  . .pulumi-quickstart/env.sh && pai_submit examples/jobs/gpu-vc1.yaml
+  . .pulumi-quickstart/env.sh && kubectl get nodes
   npm run quickstart -- --down
 SUMMARY

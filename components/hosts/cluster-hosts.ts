@@ -78,7 +78,8 @@ export class ClusterHosts extends pulumi.ComponentResource {
             evictionHard: cluster.kubeletEvictionHard,
         }, { parent: this });
         const network = args.podNetwork?.(this.master);
-        this.workers = workersOf(layout).map(worker => new WorkerHost(`${name}-${worker.hostname}`, {
+        // Workers with provision: false join by other means (the quick start's simulated nodes).
+        this.workers = workersOf(layout).filter(worker => worker.provision).map(worker => new WorkerHost(`${name}-${worker.hostname}`, {
             ...common, machine: worker, sku: layout["machine-sku"][worker["machine-type"]],
             connection: connect(worker.hostname, worker.hostname, worker.hostip, [worker.hostname]),
             nodeLabels: nodeLabelArgs(worker, layout),

@@ -45,6 +45,8 @@ export interface LocalCommandArgs {
     delete?: pulumi.Input<string>;
     /** Its environment (the SSH credentials, as secrets). */
     environment: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    /** What of its output goes to the logs (default: both streams); "none" for a command that prints a credential. */
+    logging?: "stdoutAndStderr" | "none";
 }
 
 /** A `command:local:Command` of @pulumi/command running bash scripts, registered lean (see above). */
@@ -54,7 +56,7 @@ export class LocalCommand extends pulumi.CustomResource {
 
     constructor(name: string, args: LocalCommandArgs, opts: pulumi.CustomResourceOptions) {
         super("command:local:Command", name, {
-            ...args, interpreter: ["/bin/bash", "-c"], logging: "stdoutAndStderr",
+            ...args, interpreter: ["/bin/bash", "-c"], logging: args.logging ?? "stdoutAndStderr",
             addPreviousOutputInEnv: args.update !== undefined, stdout: undefined,
         }, { ...opts, version: commandVersion });
     }

@@ -5,7 +5,7 @@ import { HivedConfig, masterOf, StackConfig, workersOf } from "../../config";
 /** A group of users as rest-server's group.yaml lists it (config/schema.ts groupSchema). */
 export type PaiGroup = StackConfig["groups"][number];
 
-/** Port of HiveD's web service; OpenPAI exposed it as a NodePort on the same number. */
+/** Port of HiveD's web service (OpenPAI also exposed it as a NodePort; here it stays inside the cluster). */
 export const hivedPort = 30096;
 
 /** OpenPAI's cluster.common.data-path: where services keep data on their host. */
@@ -43,18 +43,46 @@ export interface PaiContext {
     paiImage(name: string): string;
     /** The kube-scheduler image matching the cluster's Kubernetes release. */
     schedulerImage: string;
+    /** The kube-proxy image of that release (it carries nft: the host guard uses it). */
+    kubeProxyImage: string;
     services: StackConfig["services"];
     hived: { yaml: string; hash: string; vcs: string[] };
     layoutYaml: string;
     servicesYaml: string;
     adminUser: string;
+    /** The portal's address: always HTTPS (pylon redirects port 80). */
     portalUrl: string;
     /** Groups of users and their VCs (rest-server's group.yaml). */
     groups: PaiGroup[];
+    /** The pod network's range: the host guard trusts it (PAI's own pods; jobs use the host network). */
+    podCidr: string;
+    /** The portal's certificate: where it comes from, and a revision that changes with it (rolls pylon). */
+    tls: PortalTls;
+}
+
+/**
+ * The portal's certificate: the admin's (`openpai:tls`), or one generated for `names` (the
+ * portal host and the master's address) by the program's own CA.
+ */
+export interface PortalTls {
+    source: "configured" | "generated";
+    /** Host names and IP addresses the certificate is for. */
+    names: string[];
+    /** Changes exactly when the certificate does (a digest of the configured one, or of the names a generated one covers). */
+    revision: string;
 }
 
 export function sha256(text: string): string {
     return crypto.createHash("sha256").update(text).digest("hex");
+}
+
+/** The portal's certificate source, the names it must cover, and its revision. */
+export function portalTls(config: StackConfig, portalHost: string, masterIp: string): PortalTls {
+    const names = [...new Set([portalHost, masterIp])];
+    const configured = config.tls?.certificate;
+    return configured
+        ? { source: "configured", names, revision: sha256(configured).slice(0, 16) }
+        : { source: "generated", names, revision: sha256(`generated ${names.join(" ")}`).slice(0, 16) };
 }
 
 /** Builds the context for the PAI manifests from the validated stack config and its hived config. */
@@ -90,12 +118,15 @@ export function paiContext(config: StackConfig, hived: HivedConfig): PaiContext 
         workers: workersOf(config.layout).map(w => w.hostip),
         paiImage: name => `${registry.domain}/${registry.namespace}/${name}:${config.cluster.paiVersion}`,
         schedulerImage: `registry.k8s.io/kube-scheduler:${config.cluster.kubernetesVersion}`,
+        kubeProxyImage: `registry.k8s.io/kube-proxy:${config.cluster.kubernetesVersion}`,
         services: config.services,
         hived: { yaml: hivedYaml, hash: sha256(hivedYaml).slice(0, 16), vcs: Object.keys(hived.virtualClusters).sort() },
         layoutYaml: yaml.dump(config.layout, { lineWidth: -1, noRefs: true }),
         servicesYaml: yaml.dump(servicesConfiguration, { lineWidth: -1, noRefs: true }),
         adminUser: config.adminUser,
-        portalUrl: `http://${portalHost}/`,
+        portalUrl: `https://${portalHost}/`,
         groups: config.groups,
+        podCidr: config.cluster.podCidr,
+        tls: portalTls(config, portalHost, master.hostip),
     };
 }

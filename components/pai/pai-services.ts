@@ -4,6 +4,8 @@ import { PaiContext } from "./context";
 import { databaseSecret, postgresPort } from "./manifests/postgresql";
 import { logManagerSecret } from "./manifests/log-manager";
 import { marketplaceSecret } from "./manifests/marketplace";
+import { grafanaSecret } from "./manifests/monitoring";
+import { pylonTlsSecret } from "./manifests/pylon";
 import { restServerSecret } from "./manifests/rest-server";
 import { labels } from "./objects";
 import { PaiService, PaiServiceName } from "./service";
@@ -21,6 +23,16 @@ export interface PaiCredentials {
     marketplacePassword: pulumi.Input<string>;
     /** Seed of the job SSH key pair (see ssh-key.ts). */
     jobSshSeed: pulumi.Input<string>;
+    /** Grafana's admin password. */
+    grafanaAdminPassword: pulumi.Input<string>;
+}
+
+/** The portal's certificate and key (PEM), served by pylon. */
+export interface PortalTlsMaterial {
+    /** The server certificate, then its intermediates. */
+    certificateChain: pulumi.Input<string>;
+    /** Its private key (secret). */
+    key: pulumi.Input<string>;
 }
 
 export interface PaiServicesArgs {
@@ -30,6 +42,8 @@ export interface PaiServicesArgs {
     credentials: PaiCredentials;
     /** Registry login for private PAI images; anonymous pulls when absent. */
     registryLogin?: { server: string; username: string; password: pulumi.Input<string> };
+    /** The portal's certificate (the admin's, or the generated one). */
+    tls: PortalTlsMaterial;
 }
 
 /**
@@ -38,7 +52,8 @@ export interface PaiServicesArgs {
  * database-controller's write-merger does not answer at its start.
  */
 const stages: PaiServiceName[][] = [
-    ["clusterConfiguration"],
+    // The host guard first: PAI's internal ports open only once it is there.
+    ["clusterConfiguration", "hostGuard"],
     ["devicePlugins", "frameworkController", "logManager", "postgresql", "runtime"],
     ["databaseController", "hivedScheduler"],
     ["restServer"],
@@ -74,7 +89,7 @@ export class PaiServices extends pulumi.ComponentResource {
     }
 
     private secrets(name: string, args: PaiServicesArgs): k8s.core.v1.Secret[] {
-        const { context: ctx, credentials, registryLogin } = args;
+        const { context: ctx, credentials, registryLogin, tls } = args;
         const opts = { parent: this };
         const secret = (id: string, namespace: string, secretName: string, data: Record<string, pulumi.Input<string>>, type = "Opaque") =>
             new k8s.core.v1.Secret(`${name}-${id}`, {
@@ -113,6 +128,10 @@ export class PaiServices extends pulumi.ComponentResource {
                 [logManagerSecret.adminPassword]: credentials.logManagerPassword,
                 [logManagerSecret.jwt]: credentials.logManagerJwtSecret,
             }),
+            secret("pylon-tls", ctx.namespace, pylonTlsSecret, { "tls.crt": tls.certificateChain, "tls.key": pulumi.secret(tls.key) }, "kubernetes.io/tls"),
+            ...(ctx.services.grafana ? [secret("grafana", ctx.namespace, grafanaSecret.name, {
+                [grafanaSecret.adminPassword]: credentials.grafanaAdminPassword,
+            })] : []),
             ...(ctx.services.marketplace ? [secret("marketplace", ctx.namespace, marketplaceSecret.name, {
                 [marketplaceSecret.password]: credentials.marketplacePassword,
             })] : []),

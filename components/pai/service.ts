@@ -7,6 +7,7 @@ import { databaseControllerManifests } from "./manifests/database";
 import { devicePluginManifests } from "./manifests/device-plugins";
 import { frameworkControllerManifests, frameworkCrdName } from "./manifests/frameworkcontroller";
 import { hivedSchedulerManifests } from "./manifests/hivedscheduler";
+import { hostGuardManifests } from "./manifests/host-guard";
 import { logManagerManifests } from "./manifests/log-manager";
 import { marketplaceManifests } from "./manifests/marketplace";
 import { monitoringManifests } from "./manifests/monitoring";
@@ -19,6 +20,7 @@ import { webportalManifests } from "./manifests/webportal";
 /** Each PAI service: its component type and the pure builder of its manifests. */
 export const paiServices = {
     clusterConfiguration: { type: "ClusterConfiguration", manifests: clusterConfigurationManifests },
+    hostGuard: { type: "HostGuard", manifests: hostGuardManifests },
     devicePlugins: { type: "DevicePlugins", manifests: devicePluginManifests },
     frameworkController: { type: "FrameworkController", manifests: frameworkControllerManifests },
     logManager: { type: "LogManager", manifests: logManagerManifests },

@@ -45,7 +45,7 @@ describe("PAI on a local simulated GPU cluster (real API server, pulumi up)", fu
         engine = new Engine();
         cluster = new LocalCluster(path.join(engine.dir, "cluster"), 26443, 22379);
         const bootstrap = path.join(engine.dir, "Pulumi.bootstrap.yaml");
-        fs.copyFileSync(path.join(projectRoot, "scripts", "quickstart.stack.yaml"), bootstrap);
+        fs.copyFileSync(path.join(projectRoot, "scripts", "quickstart-simulated.stack.yaml"), bootstrap);
         cluster.up(bootstrap);
         config = localConfig(cluster.kubeconfig);
         stack = engine.stack("cluster", config);

@@ -28,12 +28,30 @@ export interface CommandResult {
 /** What a Pulumi run of this project needs from the checkout; linked, so tests run the real code. */
 export const projectEntries = ["Pulumi.yaml", "package.json", "tsconfig.json", "tsconfig.pulumi.json", "index.ts", "components", "config", "node_modules"];
 
+/** Where a stack's `pulumi` commands run: its project directory and environment. */
+export interface PulumiWorkspace {
+    /** A directory the tests may write scratch files to. */
+    readonly dir: string;
+    /** The project directory (Pulumi.yaml). */
+    readonly project: string;
+    readonly env: NodeJS.ProcessEnv;
+    /** Runs `pulumi <args>` in the project directory. */
+    pulumi(args: string[], input?: string): CommandResult;
+}
+
+/** Runs `pulumi <args> --non-interactive` in a project with an environment. */
+export function runPulumi(project: string, env: NodeJS.ProcessEnv, args: string[], input?: string): CommandResult {
+    const started = Date.now();
+    const r = spawnSync("pulumi", [...args, "--non-interactive"], { cwd: project, env, encoding: "utf8", input, maxBuffer: 1 << 30 });
+    return { code: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? "", ms: Date.now() - started };
+}
+
 /**
  * A Pulumi workspace for tests: a local file backend in a temp dir, a fixed passphrase, no
  * update checks and no plugin downloads. The project runs from a temp directory linking the
  * checkout's sources, because the engine writes stack files next to Pulumi.yaml.
  */
-export class Engine {
+export class Engine implements PulumiWorkspace {
     readonly dir: string;
     readonly project: string;
     readonly env: NodeJS.ProcessEnv;
@@ -77,11 +95,7 @@ export class Engine {
 
     /** Runs `pulumi <args>` in the test project directory. */
     pulumi(args: string[], input?: string): CommandResult {
-        const started = Date.now();
-        const r = spawnSync("pulumi", [...args, "--non-interactive"], {
-            cwd: this.project, env: this.env, encoding: "utf8", input, maxBuffer: 1 << 30,
-        });
-        return { code: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? "", ms: Date.now() - started };
+        return runPulumi(this.project, this.env, args, input);
     }
 
     /** Creates a stack with this config (secrets set through the engine, so stored encrypted). */
@@ -103,7 +117,7 @@ export class Engine {
 
 export class Stack {
     /** `configFile`: the stack's Pulumi.<name>.yaml in the test project. */
-    constructor(readonly engine: Engine, readonly name: string, readonly configFile: string) {}
+    constructor(readonly engine: PulumiWorkspace, readonly name: string, readonly configFile: string) {}
 
     run(args: string[], input?: string): CommandResult {
         return this.engine.pulumi([...args, "--stack", this.name], input);
@@ -201,7 +215,7 @@ export function devConfig(): Record<string, unknown> {
 
 /** The quick-start stack's config (existing mode on the local simulated cluster). */
 export function quickstartConfig(): Record<string, any> {
-    return stackFileConfig(path.join("scripts", "quickstart.stack.yaml"));
+    return stackFileConfig(path.join("scripts", "quickstart-simulated.stack.yaml"));
 }
 
 /** A throwaway SSH private key in OpenSSH format (the engine tests never connect with it). */

@@ -27,14 +27,16 @@ describe("pulumi preview through the real engine", function () {
         assert.strictEqual(counts["command:remote:Command"], 9);
         const hostKeys = result.steps.filter(s => s.newState?.type === "command:local:Command" && s.urn.endsWith("-hostkey")).length;
         assert.strictEqual(hostKeys, 3);
-        assert.strictEqual(counts["command:local:Command"] - hostKeys, 3);
+        // The workers' joins and the master's reset, and the portal's CA and certificate (made with openssl here).
+        assert.strictEqual(counts["command:local:Command"] - hostKeys, 5);
+        assert.strictEqual(counts["openpai:pai:PortalCertificate"], 1);
         assert.strictEqual(counts["openpai:kubernetes:PodNetwork"], 1);
         // Kubernetes and PAI: the provider on the new cluster's kubeconfig, then every service.
         assert.strictEqual(counts["pulumi:providers:kubernetes"], 1);
         assert.strictEqual(counts["openpai:pai:HivedScheduler"], 1);
         assert.strictEqual(counts["kubernetes:apps/v1:Deployment"] > 0 && counts["kubernetes:apps/v1:DaemonSet"] > 0, true);
-        // Admin, database, JWT, job SSH seed, log-manager login and JWT, marketplace database.
-        assert.strictEqual(counts["random:index/randomPassword:RandomPassword"], 7);
+        // Admin, database, JWT, job SSH seed, log-manager login and JWT, marketplace database, Grafana admin.
+        assert.strictEqual(counts["random:index/randomPassword:RandomPassword"], 8);
         assert.ok(result.steps.every(s => s.op === "create"));
         assert.strictEqual(result.config["openpai:sshPrivateKey"], "[secret]");
         assert.ok(!raw.stdout.includes("BEGIN OPENSSH PRIVATE KEY") && !raw.stderr.includes("BEGIN OPENSSH PRIVATE KEY"), "the key leaked");

@@ -1,4 +1,4 @@
-import { execFile, execFileSync } from "child_process";
+import { execFile, execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { projectRoot } from "../engine/harness";
@@ -49,6 +49,15 @@ export class Lab {
         await Promise.all(hosts.map(host => new Promise<void>((resolve, reject) =>
             execFile("bash", [labScript, "host", "start", host.name, host.address], { timeout: 10 * 60 * 1000 },
                 (err, _stdout, stderr) => err ? reject(new Error(`lab host start ${host.name}: ${err.message}\n${stderr}`)) : resolve()))));
+    }
+
+    /** The lab's hosts, running or stopped (`lab.sh host list`); none when the lab is down. */
+    hosts(): (LabHost & { running: boolean })[] {
+        const r = spawnSync("bash", [labScript, "host", "list"], { encoding: "utf8" });
+        return (r.status === 0 ? r.stdout : "").split("\n").filter(Boolean).map(line => {
+            const [name, address, state] = line.split(/\s+/);
+            return { name, address, running: state === "running" };
+        });
     }
 
     /** Pulls a host's plug; its disk stays for `start`. */

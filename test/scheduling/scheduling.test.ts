@@ -6,6 +6,7 @@ import * as yaml from "js-yaml";
 import { must, projectRoot } from "../engine/harness";
 import { exampleJob, frameworkName, jobPods, jobReaches, jobStatus } from "../services/jobs";
 import { gpuNodes, PaiLab, waitFor } from "../services/pai-lab";
+import { fourGpuJobInFourCellVc, wholeNodeJobFitsARealServer } from "./cell-sizing";
 import { setTimeout as sleep } from "timers/promises";
 
 const allGpuNodes = gpuNodes.map(g => g.name);
@@ -56,13 +57,8 @@ describe("HiveD scheduling guarantees, end to end", function () {
     };
 
     before(async () => {
-        await pai.up({
-            virtualClusters: { vc1: { "gpu-machine": 2 } },
-            groups: [
-                { name: "vision", description: "vision team", virtualClusters: ["vc1"] },
-                { name: "nlp", description: "NLP team", virtualClusters: ["default"] },
-            ],
-        });
+        // The quick start's VCs (vc1: 2 GPU nodes, default the rest) and groups (vision: vc1, nlp: default).
+        await pai.up();
         token = await pai.login("admin", pai.adminPassword());
     });
 
@@ -181,10 +177,7 @@ describe("HiveD scheduling guarantees, end to end", function () {
 
     it("VC access as code: a user of a group without vc1 is refused submitting to vc1, one of a group with it is not", async () => {
         for (const [user, group] of [["alice", "vision"], ["bob", "nlp"]]) {
-            const created = await pai.rest("POST", "/api/v2/users", { token, json: { username: user, password: `${user}-password`, admin: false } });
-            assert.ok(created.status < 300, `create ${user}: ${created.status} ${JSON.stringify(created.body)}`);
-            const grouped = await pai.rest("PUT", `/api/v2/users/${user}/grouplist`, { token, json: { grouplist: ["default", group] } });
-            assert.ok(grouped.status < 300, `groups of ${user}: ${grouped.status} ${JSON.stringify(grouped.body)}`);
+            await pai.ensureUser(token, user, `${user}-password`, ["default", group]);
         }
         const bob = await pai.login("bob", "bob-password");
         const refused = await pai.rest("POST", "/api/v2/jobs", { token: bob, yaml: exampleJob("gpu-vc1.yaml", "bob-vc1") });
@@ -201,7 +194,7 @@ describe("HiveD scheduling guarantees, end to end", function () {
         const doc = fs.readFileSync(path.join(projectRoot, "docs", "operating.md"), "utf8");
         const blocks = [...doc.matchAll(/^```bash\n([\s\S]*?)^```$/gm)].map(m => m[1]);
         assert.ok(blocks.length >= 6, `only ${blocks.length} command blocks`);
-        must(pai.engine.pulumi(["stack", "select", "pai"]));
+        must(pai.engine.pulumi(["stack", "select", pai.pai.name]));
         const r = spawnSync("bash", ["-euo", "pipefail", "-c", blocks.join("\n")], {
             cwd: pai.engine.project, env: pai.engine.env, encoding: "utf8", maxBuffer: 1 << 26,
         });
@@ -209,5 +202,13 @@ describe("HiveD scheduling guarantees, end to end", function () {
         assert.strictEqual(r.status, 0, `${r.stdout}\n${r.stderr}`);
         assert.match(r.stdout, /"username":"carol"/, "the user the doc creates exists");
         assert.match(r.stdout, /hello-cpu/);
+    });
+
+    it("a whole-node job sized as the portal sizes it fits a simulated node that reports what a real 512 GiB server does", async () => {
+        await wholeNodeJobFitsARealServer(pai, token, note);
+    });
+
+    it("a VC with cells: 4 of the 8-GPU SKU runs a 4-GPU job (one 4-GPU cell, not four single GPUs)", async () => {
+        await fourGpuJobInFourCellVc(pai, token, note);
     });
 });

@@ -1,108 +1,141 @@
-import { ChildProcess, spawn, spawnSync } from "child_process";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { Engine, must, projectEntries, projectRoot, scriptBinDir, Stack } from "../engine/harness";
-import { labHosts, labStackConfig } from "../hosts/lab-stack";
-import { Lab, LabEnv } from "../lab/lab";
+import { CommandResult, must, projectRoot, PulumiWorkspace, runPulumi, Stack } from "../engine/harness";
+import { Lab } from "../lab/lab";
 import { setTimeout as sleep } from "timers/promises";
+import { portalRequest, PortalRequest, PortalResponse } from "./portal-client";
 
-/** Simulated 8-GPU workers (kwok nodes on the lab cluster's API server), for HiveD to schedule onto. */
+/** The quick start's simulated 8-GPU workers (scripts/quickstart.stack.yaml: provision: false). */
 export const gpuNodes = ["gpu-0", "gpu-1", "gpu-2", "gpu-3"].map((name, i) => ({ name, address: `10.78.1.${10 + i}` }));
-const portal = `http://${labHosts.master.address}`;
+/** The portal as users reach it: HTTPS on the master (pylon). */
+export const portal = "https://10.78.0.10";
 
-export interface PaiStackOptions {
-    /** openpai:virtualClusters (default: vc1 gets two GPU nodes, default the rest). */
-    virtualClusters?: Record<string, unknown>;
-    /** openpai:groups. */
-    groups?: Record<string, unknown>[];
+/** Where `npm run quickstart` keeps its state, and its stack. */
+const quickstartState = path.join(projectRoot, ".pulumi-quickstart");
+const quickstartStack = "quickstart";
+const stackFile = path.join(projectRoot, `Pulumi.${quickstartStack}.yaml`);
+const template = path.join(projectRoot, "scripts", "quickstart.stack.yaml");
+
+/** Runs a bash command line in the project directory as a user's new shell would; its output goes to the test's. */
+export function shell(command: string, timeoutMs = 60 * 60 * 1000): { code: number; out: string; ms: number } {
+    const started = Date.now();
+    const env = { HOME: process.env.HOME!, PATH: "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin:/usr/local/go/bin" };
+    const r = spawnSync("bash", ["-c", command], { cwd: projectRoot, env, encoding: "utf8", maxBuffer: 1 << 28, timeout: timeoutMs });
+    return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}`, ms: Date.now() - started };
+}
+
+/** The variables `.pulumi-quickstart/env.sh` exports, as `bash` sees them after sourcing it. */
+function quickstartEnv(): NodeJS.ProcessEnv {
+    const r = spawnSync("bash", ["-c", `. ${path.join(quickstartState, "env.sh")} && env -0`], { encoding: "utf8", env: process.env });
+    if (r.status !== 0) {
+        throw new Error(`cannot source the quick start's env.sh: ${r.stderr}`);
+    }
+    return Object.fromEntries(r.stdout.split("\0").filter(Boolean).map(kv => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
+}
+
+/** The quick start's project: the checkout itself, with the quick start's backend and passphrase. */
+class QuickstartWorkspace implements PulumiWorkspace {
+    readonly dir = quickstartState;
+    readonly project = projectRoot;
+    readonly env = quickstartEnv();
+
+    pulumi(args: string[], input?: string): CommandResult {
+        return runPulumi(this.project, this.env, args, input);
+    }
+}
+
+/** Whether a quick start is up: its state, its kwok and its master are there. */
+export function quickstartRunning(): boolean {
+    const pidFile = path.join(quickstartState, "kwok.pid");
+    if (!fs.existsSync(path.join(quickstartState, "env.sh")) || !fs.existsSync(pidFile)) {
+        return false;
+    }
+    try {
+        process.kill(Number(fs.readFileSync(pidFile, "utf8")), 0);
+    } catch {
+        return false;
+    }
+    return new Lab().hosts().some(h => h.name === "pai-master" && h.running);
 }
 
 /**
- * OpenPAI for real on the lab: a kubeadm cluster of the lab's hosts (one stack, platform off),
- * kwok adding simulated 8-GPU nodes to its API server, and the PAI platform deployed onto that
- * cluster in existing mode (a second stack) with the stand-in images from the lab's registry.
- * Core services and CPU jobs run on the real nodes; GPU jobs are bound by HiveD to the simulated ones.
+ * OpenPAI for real on the lab, as `npm run quickstart` makes it: one kubeadm stack with the
+ * platform on (a master and two CPU workers of the lab's systemd hosts) and four simulated 8-GPU
+ * nodes (kwok). Core services and CPU jobs run on the real nodes; GPU jobs are bound by HiveD to
+ * the simulated ones. Tiers share one quick start when one is up (CI runs them in a row);
+ * each resets it to the template's config and stops leftover jobs first.
  */
 export class PaiLab {
     readonly lab = new Lab();
-    env!: LabEnv;
-    engine!: Engine;
-    cluster!: Stack;
+    engine!: PulumiWorkspace;
+    /** The quick start's stack. */
     pai!: Stack;
-    kubeconfig = "";
-    private kwok?: ChildProcess;
+    kubeconfig = path.join(quickstartState, "kubeconfig");
+    /** The CA the portal's certificate is checked with (the stack's portalCaCertificate, or a test's own). */
+    portalCa = "";
     readonly timings: Record<string, number> = {};
+    /** Whether this lab started the quick start (and so stops it). */
+    private owned = false;
 
-    async up(options: PaiStackOptions = {}): Promise<void> {
-        let started = Date.now();
-        this.env = this.lab.up();
-        await this.lab.start([labHosts.master, ...labHosts.workers]);
-        // examples/: the operating guide submits the example jobs from the project directory.
-        this.engine = new Engine({ dir: projectRoot, entries: [...projectEntries, "examples"] });
-        this.cluster = this.engine.stack("cluster", labStackConfig(this.env, { devBox: false }), { "openpai:sshPrivateKey": this.lab.privateKey() });
-        must(this.cluster.run(["up", "--yes", "--skip-preview"]));
-        this.timings.cluster_up = Date.now() - started;
-        this.kubeconfig = path.join(this.engine.dir, "kubeconfig");
-        fs.writeFileSync(this.kubeconfig, must(this.cluster.run(["stack", "output", "kubeconfig", "--show-secrets"])).stdout, { mode: 0o600 });
-        this.startKwok();
-        started = Date.now();
-        this.pai = this.engine.stack("pai", this.paiConfig(options), { "openpai:kubeconfig": fs.readFileSync(this.kubeconfig, "utf8") });
-        this.registerGpuNodes();
-        must(this.pai.run(["up", "--yes", "--skip-preview"]));
-        this.timings.pai_up = Date.now() - started;
+    async up(): Promise<void> {
+        if (!quickstartRunning()) {
+            const r = shell("npm run quickstart");
+            process.stdout.write(r.out.slice(r.out.indexOf("OpenPAI runs on this machine")));
+            if (r.code !== 0) {
+                throw new Error(`npm run quickstart failed (exit ${r.code}):\n${r.out.slice(-6000)}`);
+            }
+            this.timings.quickstart = r.ms;
+            this.owned = true;
+        }
+        this.engine = new QuickstartWorkspace();
+        this.pai = new Stack(this.engine, quickstartStack, stackFile);
+        await this.reset();
     }
 
-    /** The PAI stack's config: existing mode on the lab cluster, real CPU workers and simulated GPU ones. */
-    paiConfig(options: PaiStackOptions = {}): Record<string, unknown> {
-        const { master, workers } = labHosts;
-        return {
-            "openpai:cluster": { name: "lab", mode: "existing" },
-            "openpai:layout": {
-                "machine-sku": {
-                    "master-machine": { mem: "2Gi", cpu: { vcore: 2 } },
-                    "cpu-machine": { mem: "4Gi", cpu: { vcore: 2 } },
-                    "gpu-machine": { mem: "512Gi", cpu: { vcore: 64 }, "computing-device": { type: "nvidia.com/gpu", model: "A100", count: 8 } },
-                },
-                "machine-list": [
-                    { hostname: master.name, hostip: master.address, "machine-type": "master-machine", "pai-master": true },
-                    ...workers.map(w => ({ hostname: w.name, hostip: w.address, "machine-type": "cpu-machine", "pai-worker": true })),
-                    ...gpuNodes.map(g => ({ hostname: g.name, hostip: g.address, "machine-type": "gpu-machine", "pai-worker": true })),
-                ],
-            },
-            "openpai:virtualClusters": options.virtualClusters ?? { vc1: { "gpu-machine": 2 } },
-            ...(options.groups ? { "openpai:groups": options.groups } : {}),
-            // Grafana cannot be rebuilt here (lab/pai-images/README.md): everything else runs.
-            // The lab master has 2 cores: OpenPAI's CPU requests add up to about 2.5 of them. Its
-            // disk is this machine's, which may be fuller than OpenPAI's 80% safety margin.
-            "openpai:services": { grafana: false, cpuRequestScale: 0.25, databaseMaxDiskUsagePercent: 99 },
-        };
+    /**
+     * Back to the quick start as it was made: the template's config (a tier may have changed VCs,
+     * groups or the certificate), applied by an up only when it differs, and no job left running
+     * or waiting.
+     */
+    async reset(): Promise<void> {
+        const wanted = (yaml.load(fs.readFileSync(template, "utf8")) as { config: Record<string, unknown> }).config;
+        const current = (yaml.load(fs.readFileSync(stackFile, "utf8")) as { config: Record<string, unknown> }).config;
+        const extra = Object.keys(current).filter(k => !(k in wanted) && k !== "openpai:sshPrivateKey");
+        const changed = extra.length > 0 || Object.entries(wanted).some(([k, v]) => JSON.stringify(current[k]) !== JSON.stringify(v));
+        if (changed) {
+            for (const key of extra) {
+                must(this.pai.run(["config", "rm", key]));
+            }
+            this.pai.writeConfig(wanted);
+            const started = Date.now();
+            must(this.pai.run(["up", "--yes", "--skip-preview"]));
+            this.timings.reset_up = Date.now() - started;
+        }
+        this.portalCa = must(this.pai.run(["stack", "output", "portalCaCertificate"])).stdout.trim();
+        await waitFor("the portal", async () => (await this.fetch("/rest-server/api/v2/info")).status === 200 || undefined);
+        await this.stopActiveJobs();
     }
 
-    /** kwok marks the simulated nodes Ready and the pods bound to them Running. */
-    private startKwok(): void {
-        const bin = scriptBinDir("kube-binaries.sh");
-        const stages = fs.readdirSync(path.join(bin, "..", "kwok-stages")).map(f => path.join(bin, "..", "kwok-stages", f)).join(",");
-        const log = fs.openSync(path.join(this.engine.dir, "kwok.log"), "a");
-        this.kwok = spawn(path.join(bin, "kwok"), ["--kubeconfig", this.kubeconfig,
-            "--manage-nodes-with-annotation-selector", "kwok.x-k8s.io/node=fake", "--cidr", "10.250.0.0/16", "--config", stages,
-            // Leases, renewed well inside the real controller-manager's 50 s grace period: the
-            // lease stage's status heartbeat comes only every 10 minutes.
-            "--node-lease-duration-seconds", "40"],
-        { stdio: ["ignore", log, log], detached: true });
-    }
-
-    /** The simulated GPU nodes as `openpai nodes` describes the layout's machines. */
-    private registerGpuNodes(): void {
-        const r = spawnSync(process.execPath, [path.join(projectRoot, "bin", "openpai.js"), "nodes", this.pai.configFile], { encoding: "utf8" });
-        const docs = r.stdout.split(/^---$/m).map(d => yaml.load(d) as { metadata: { name: string } });
-        const fake = docs.filter(d => gpuNodes.some(g => g.name === d.metadata.name));
-        this.kubectl(["apply", "-f", "-"], fake.map(d => yaml.dump(d)).join("---\n"));
-        this.kubectl(["wait", "--for=condition=Ready", ...gpuNodes.map(g => `node/${g.name}`), "--timeout=120s"]);
+    /** Stops every job that runs or waits (a tier leaves its jobs behind) and waits until they stopped. */
+    private async stopActiveJobs(): Promise<void> {
+        const token = await this.login("admin", this.adminPassword());
+        const jobs = (await this.rest("GET", "/api/v2/jobs", { token })).body as { name: string; username: string; state: string }[];
+        const active = jobs.filter(j => ["RUNNING", "WAITING"].includes(j.state));
+        for (const job of active) {
+            await this.rest("PUT", `/api/v2/jobs/${job.username}~${job.name}/executionType`, { token, json: { value: "STOP" } });
+        }
+        for (const job of active) {
+            await waitFor(`job ${job.name} to stop`, async () => {
+                const r = await this.rest("GET", `/api/v2/jobs/${job.username}~${job.name}`, { token });
+                return ["STOPPED", "SUCCEEDED", "FAILED"].includes(r.body?.jobStatus?.state) || undefined;
+            });
+        }
     }
 
     kubectl(args: string[], input?: string): string {
-        const r = spawnSync(path.join(scriptBinDir("kube-binaries.sh"), "kubectl"), ["--kubeconfig", this.kubeconfig, ...args], { encoding: "utf8", input });
+        const r = spawnSync("kubectl", ["--kubeconfig", this.kubeconfig, ...args], { encoding: "utf8", input, env: this.engine.env });
         if (r.status !== 0) {
             throw new Error(`kubectl ${args.join(" ")} failed: ${r.stderr}`);
         }
@@ -115,6 +148,11 @@ export class PaiLab {
 
     adminPassword(): string {
         return must(this.pai.run(["stack", "output", "adminPassword", "--show-secrets"])).stdout.trim();
+    }
+
+    /** A request to the portal (a path on it, or a full URL), trusting its CA. */
+    fetch(pathOrUrl: string, options: PortalRequest = {}): Promise<PortalResponse> {
+        return portalRequest(new URL(pathOrUrl, portal).toString(), { ca: this.portalCa, ...options });
     }
 
     /** A call to rest-server through pylon, as the portal makes it. */
@@ -131,11 +169,10 @@ export class PaiLab {
             headers["Content-Type"] = "text/yaml";
             body = options.yaml;
         }
-        const res = await fetch(`${portal}/rest-server${route}`, { method, headers, body });
-        const text = await res.text();
-        let parsed: unknown = text;
+        const res = await this.fetch(`/rest-server${route}`, { method, headers, body });
+        let parsed: unknown = res.text;
         try {
-            parsed = JSON.parse(text);
+            parsed = JSON.parse(res.text);
         } catch {
             // not JSON: keep the text
         }
@@ -150,18 +187,25 @@ export class PaiLab {
         return r.body.token;
     }
 
-    async down(): Promise<void> {
-        if (this.kwok?.pid) {
-            try {
-                process.kill(-this.kwok.pid);
-            } catch {
-                // already gone
-            }
+    /** Creates a user of rest-server (or finds it made by an earlier tier). */
+    async ensureUser(token: string, username: string, password: string, groups: string[] = ["default"]): Promise<void> {
+        const created = await this.rest("POST", "/api/v2/users", { token, json: { username, password, admin: false } });
+        if (created.status !== 201 && created.status !== 409) {
+            throw new Error(`creating user ${username}: ${created.status} ${JSON.stringify(created.body)}`);
         }
-        try {
-            this.lab.down();
-        } finally {
-            this.engine?.cleanup();
+        const grouped = await this.rest("PUT", `/api/v2/users/${username}/grouplist`, { token, json: { grouplist: groups } });
+        if (grouped.status >= 300) {
+            throw new Error(`groups of ${username}: ${grouped.status} ${JSON.stringify(grouped.body)}`);
+        }
+    }
+
+    /** Stops the quick start if this lab started it; otherwise leaves it to the next tier. */
+    async down(): Promise<void> {
+        if (this.owned) {
+            const r = shell("npm run quickstart -- --down");
+            if (r.code !== 0) {
+                throw new Error(`npm run quickstart -- --down failed:\n${r.out.slice(-4000)}`);
+            }
         }
     }
 }

@@ -47,10 +47,10 @@ describe("OpenPAI services running for real on the lab", function () {
         }
     });
 
-    it("through pylon: the portal page loads; the admin logs in with the generated password; a wrong one is refused", async () => {
-        const page = await fetch(`http://${labHosts.master.address}/`);
+    it("through pylon over HTTPS: the portal page loads; the admin logs in with the generated password; a wrong one is refused", async () => {
+        const page = await pai.fetch("/");
         assert.strictEqual(page.status, 200);
-        assert.match(await page.text(), /<html|<!DOCTYPE html/i);
+        assert.match(page.text, /<html|<!DOCTYPE html/i);
         token = await pai.login("admin", pai.adminPassword());
         const wrong = await pai.rest("POST", "/api/v1/authn/basic/login", { json: { username: "admin", password: "not-the-password" } });
         assert.ok(wrong.status >= 400 && wrong.status < 500, `a wrong password got ${wrong.status}`);
@@ -84,7 +84,7 @@ describe("OpenPAI services running for real on the lab", function () {
         const logs = await pai.rest("GET", "/api/v2/jobs/admin~svc-hello/attempts/0/taskRoles/main/taskIndex/0/attempts/0/logs", { token });
         assert.strictEqual(logs.status, 200, JSON.stringify(logs.body));
         const stdout = logs.body.locations.find((l: any) => l.name === "stdout") ?? logs.body.locations[0];
-        const text = await (await fetch(new URL(stdout.uri, `http://${labHosts.master.address}`))).text();
+        const text = (await pai.fetch(stdout.uri)).text;
         assert.match(text, /hello from/);
     });
 
@@ -106,7 +106,7 @@ describe("OpenPAI services running for real on the lab", function () {
         // vc1 has 2 nodes (16 GPUs), one taken by svc-gpu: a 2-node job waits.
         const big = exampleJob("gpu-vc1.yaml", "svc-big", job => {
             job.taskRoles.train.instances = 2;
-            job.taskRoles.train.resourcePerInstance = { gpu: 8, cpu: 56, memoryMB: 522672 };
+            job.taskRoles.train.resourcePerInstance = { gpu: 8, cpu: 56, memoryMB: 506488 };
         });
         assert.strictEqual((await pai.rest("POST", "/api/v2/jobs", { token, yaml: big })).status, 202);
         await sleep(20000);

@@ -57,7 +57,7 @@ describe("OpenPaiCluster in existing mode (mocks)", () => {
 
     it("declares every PAI service as a component with typed children on the cluster's provider", () => {
         const services = registered.filter(r => r.type.startsWith("openpai:pai:")).map(r => r.type);
-        for (const t of ["Services", "ClusterConfiguration", "DevicePlugins", "FrameworkController", "HivedScheduler", "PostgreSQL", "DatabaseController",
+        for (const t of ["Services", "ClusterConfiguration", "HostGuard", "DevicePlugins", "FrameworkController", "HivedScheduler", "PostgreSQL", "DatabaseController",
             "RestServer", "Runtime", "Webportal", "LogManager", "Pylon", "Monitoring", "Marketplace"]) {
             assert.ok(services.includes(`openpai:pai:${t}`), `openpai:pai:${t} missing`);
         }

@@ -102,7 +102,8 @@ describe("PAI manifests against the upstream images and code", () => {
         }
         const disk = containerNamed(dbc, "cluster-event-watcher");
         assert.ok(disk.volumeMounts.some((m: any) => m.mountPath === envOf(disk).DISK_PATH), "the watched disk is mounted");
-        const rules = find(all, "ClusterRole", "pai-database-controller").rules;
+        // Its grants, one by one, are pinned in pai-rbac.test.ts.
+        const rules = all.filter(o => ["Role", "ClusterRole"].includes(o.kind) && o.metadata.name === "pai-database-controller").flatMap(o => o.rules as any[]);
         const can = (group: string, resource: string, verb: string) => rules.some((r: any) => r.apiGroups.includes(group) && r.resources.includes(resource) && r.verbs.includes(verb));
         for (const [group, resource, verb] of [["frameworkcontroller.microsoft.com", "frameworks", "create"], ["scheduling.k8s.io", "priorityclasses", "create"],
             ["", "secrets", "create"], ["", "events", "watch"], ["frameworkcontroller.microsoft.com", "frameworks", "delete"]]) {
@@ -144,7 +145,7 @@ describe("PAI manifests against the upstream images and code", () => {
     });
 
     it("B8 openpai-runtime: runtime-account may read Frameworks (src/openpai-runtime/deploy/rbac.yaml; the frameworkbarrier polls its Framework)", () => {
-        const rules = find(all, "ClusterRole", "pai-runtime").rules;
+        const rules = find(all, "Role", "pai-runtime").rules;
         assert.ok(rules.some((r: any) => r.apiGroups.includes("frameworkcontroller.microsoft.com") && r.resources.includes("frameworks") && r.verbs.includes("get")));
     });
 
@@ -180,7 +181,7 @@ describe("PAI manifests against the upstream images and code", () => {
 
     it("M1 webportal: env.js.template's variables, PROMETHEUS_URI without /prometheus (the template appends it)", () => {
         const env = envOf(containerNamed(find(all, "DaemonSet", "webportal"), "webportal"));
-        assert.strictEqual(env.PROMETHEUS_URI, "http://10.0.0.10");
+        assert.strictEqual(env.PROMETHEUS_URI, "https://10.0.0.10");
         assert.strictEqual(env.LAUNCHER_TYPE, "k8s");
         assert.strictEqual(env.LAUNCHER_SCHEDULER, "hivedscheduler");
         assert.ok(env.EXPORTER_PORT && env.PROM_SCRAPE_TIME && env.WEBPORTAL_PLUGINS);

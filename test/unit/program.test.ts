@@ -43,7 +43,7 @@ describe("index.ts under mocks (dev stack)", () => {
     });
 
     it("exports the portal URL, admin user and versions", async () => {
-        assert.strictEqual((await settle(program.portalUrl)).value, "http://10.10.0.10/");
+        assert.strictEqual((await settle(program.portalUrl)).value, "https://10.10.0.10/");
         assert.strictEqual((await settle(program.adminUser)).value, "admin");
         assert.deepStrictEqual((await settle(program.versions)).value, { pai: "v1.8.0", kubernetes: "v1.34.3" });
     });

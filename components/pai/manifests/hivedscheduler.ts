@@ -1,6 +1,6 @@
 import * as yaml from "js-yaml";
 import { externalImages, hivedPort, PaiContext } from "../context";
-import { clusterRoleBinding, clusterRoleFor, configMap, container, deployment, httpProbe, K8sObject, labels, onMaster, service, serviceAccount, statefulSet } from "../objects";
+import { accessFor, clusterRoleBinding, configMap, container, deployment, httpProbe, K8sObject, onMaster, service, serviceAccount, ServiceAccess, statefulSet } from "../objects";
 
 export { hivedPort };
 /** Pod annotation carrying the hived config hash: a VC change rolls exactly the hived pod. */
@@ -32,6 +32,19 @@ export function schedulerConfig(ctx: PaiContext, vc: string): string {
     });
 }
 
+/**
+ * Every Kubernetes call of HiveD v0.3.4: informers on the nodes and pods of every namespace
+ * (pkg/scheduler/scheduler.go NewHivedScheduler), and the binding of the pods it places
+ * (pkg/internal/utils.go BindPod), which are OpenPAI's job pods in `default`. Upstream binds
+ * cluster-admin (example/run/deploy.yaml).
+ */
+export function hivedAccess(ctx: PaiContext): ServiceAccess {
+    return {
+        cluster: [{ apiGroups: [""], resources: ["nodes", "pods"], verbs: ["list", "watch"] }],
+        namespaces: { [ctx.namespace]: [{ apiGroups: [""], resources: ["pods/binding"], verbs: ["create"] }] },
+    };
+}
+
 /** Where HiveD's config is mounted; the image reads the file named by env CONFIG (pkg/api/constants.go). */
 const hivedConfigDir = "/hivedscheduler-config";
 
@@ -46,11 +59,7 @@ export function hivedSchedulerManifests(ctx: PaiContext): K8sObject[] {
     const schedulers = { name: "hivedscheduler-ds", namespace: ctx.namespace };
     const objects: K8sObject[] = [
         serviceAccount(hived.name, hived.namespace),
-        ...clusterRoleFor("hivedscheduler", [
-            { apiGroups: [""], resources: ["nodes", "pods"], verbs: ["get", "list", "watch"] },
-            { apiGroups: [""], resources: ["pods"], verbs: ["update", "patch"] },
-            { apiGroups: [""], resources: ["pods/binding"], verbs: ["create"] },
-        ], hived),
+        ...accessFor("hivedscheduler", hived, hivedAccess(ctx)),
         configMap("hivedscheduler-config", ctx.namespace, { "hivedscheduler.yaml": ctx.hived.yaml }),
         statefulSet({
             name: "hivedscheduler-hs", namespace: ctx.namespace,
@@ -70,16 +79,16 @@ export function hivedSchedulerManifests(ctx: PaiContext): K8sObject[] {
                 volumes: [{ name: "config", configMap: { name: "hivedscheduler-config" } }],
             },
         }),
-        service("hivedscheduler-hs", ctx.namespace, [{ name: "http", port: hivedPort, targetPort: hivedPort, nodePort: hivedPort }], "NodePort"),
+        // Inside the cluster only (OpenPAI made it a NodePort on every node): its API binds pods
+        // and shows every VC's jobs, and only rest-server and the VC schedulers call it.
+        service("hivedscheduler-hs", ctx.namespace, [{ name: "http", port: hivedPort, targetPort: hivedPort }]),
         serviceAccount(schedulers.name, schedulers.namespace),
+        // The per-VC schedulers are stock kube-schedulers: the two roles Kubernetes binds its own
+        // scheduler to (plugin/pkg/auth/authorizer/rbac/bootstrappolicy/policy.go). With
+        // --secure-port=0 they serve nothing, so they never read the extension-apiserver-authentication
+        // ConfigMap (cmd/kube-scheduler/app/options/options.go ApplyTo: authentication only with a secure port).
         clusterRoleBinding("hivedscheduler-ds-kube-scheduler", "system:kube-scheduler", schedulers),
         clusterRoleBinding("hivedscheduler-ds-volume-scheduler", "system:volume-scheduler", schedulers),
-        {
-            apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding",
-            metadata: { name: "hivedscheduler-ds-auth-reader", namespace: "kube-system", labels: labels("hivedscheduler-ds") },
-            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "extension-apiserver-authentication-reader" },
-            subjects: [{ kind: "ServiceAccount", ...schedulers }],
-        },
     ];
     for (const vc of ctx.hived.vcs) {
         const name = schedulerName(vc);

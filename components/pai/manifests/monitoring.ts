@@ -1,7 +1,8 @@
 import * as yaml from "js-yaml";
 import { workerDaemons } from "../../../config";
 import { externalImages, PaiContext, paiDataPath } from "../context";
-import { clusterRoleFor, configMap, container, daemonRequests, daemonSet, deployment, hostPathVolume, httpProbe, K8sObject, onMaster, serviceAccount } from "../objects";
+import { accessFor, configMap, container, daemonRequests, daemonSet, deployment, hostPathVolume, httpProbe, K8sObject, onMaster, secretEnv, serviceAccount, ServiceAccess } from "../objects";
+import { frameworkGroup } from "./frameworkcontroller";
 
 export const prometheusPort = 9091;
 export const alertManagerPort = 9093;
@@ -9,6 +10,8 @@ export const grafanaPort = 3000;
 export const nodeExporterPort = 9100;
 export const jobExporterPort = 9102;
 export const watchdogPort = 9101;
+/** Secret with Grafana's generated admin password (created by PaiServices). */
+export const grafanaSecret = { name: "grafana-secrets", adminPassword: "admin-password" };
 
 /** Optional monitoring: each service is switched on or off in openpai:services. */
 export function monitoringManifests(ctx: PaiContext): K8sObject[] {
@@ -64,7 +67,9 @@ export function monitoringManifests(ctx: PaiContext): K8sObject[] {
                     name: "alertmanager", image: externalImages.alertManager,
                     requests: { cpu: "50m", memory: "128Mi" },
                     // rest-server asks <ALERT_MANAGER_URL>/alert-manager/api/v1/alerts (src/models/v2/alert.js).
-                    args: [`--web.listen-address=:${alertManagerPort}`, "--config.file=/etc/alertmanager/alertmanager.yml", "--web.route-prefix=alert-manager"],
+                    // One replica: no cluster gossip listener (it would answer on :9094 of the master).
+                    args: [`--web.listen-address=:${alertManagerPort}`, "--config.file=/etc/alertmanager/alertmanager.yml", "--web.route-prefix=alert-manager",
+                        "--cluster.listen-address="],
                     readinessProbe: httpProbe("/alert-manager/-/ready", alertManagerPort),
                     ports: [{ containerPort: alertManagerPort, hostPort: alertManagerPort }],
                     volumeMounts: [{ name: "config", mountPath: "/etc/alertmanager" }],
@@ -90,10 +95,18 @@ export function monitoringManifests(ctx: PaiContext): K8sObject[] {
                     name: "grafana", image: externalImages.grafana,
                     requests: { cpu: "100m", memory: "256Mi" },
                     ports: [{ containerPort: grafanaPort, hostPort: grafanaPort }],
+                    // Its own login only: the generated admin password (stack output
+                    // grafanaAdminPassword), no anonymous viewers, no sign-up.
                     env: [
                         { name: "GF_SERVER_ROOT_URL", value: `${ctx.portalUrl}grafana/` },
                         { name: "GF_SERVER_SERVE_FROM_SUB_PATH", value: "true" },
-                        { name: "GF_AUTH_ANONYMOUS_ENABLED", value: "true" },
+                        { name: "GF_AUTH_ANONYMOUS_ENABLED", value: "false" },
+                        { name: "GF_USERS_ALLOW_SIGN_UP", value: "false" },
+                        { name: "GF_SECURITY_ADMIN_USER", value: "admin" },
+                        secretEnv("GF_SECURITY_ADMIN_PASSWORD", grafanaSecret.name, grafanaSecret.adminPassword),
+                        { name: "GF_SECURITY_COOKIE_SECURE", value: "true" },
+                        { name: "GF_ANALYTICS_REPORTING_ENABLED", value: "false" },
+                        { name: "GF_ANALYTICS_CHECK_FOR_UPDATES", value: "false" },
                     ],
                     volumeMounts: [{ name: "datasources", mountPath: "/etc/grafana/provisioning/datasources" }],
                 })],
@@ -150,14 +163,7 @@ export function monitoringManifests(ctx: PaiContext): K8sObject[] {
     if (s.watchdog) {
         objects.push(
             serviceAccount("watchdog", ctx.namespace),
-            // src/watchdog/deploy/rbac.yaml: it reads pods and nodes, and collects the Secrets and
-            // PriorityClasses of finished jobs.
-            ...clusterRoleFor("pai-watchdog", [
-                { apiGroups: [""], resources: ["pods", "nodes"], verbs: ["get", "list", "watch"] },
-                { apiGroups: [""], resources: ["secrets"], verbs: ["get", "list", "delete"] },
-                { apiGroups: ["scheduling.k8s.io"], resources: ["priorityclasses"], verbs: ["get", "list", "delete"] },
-                { apiGroups: ["frameworkcontroller.microsoft.com"], resources: ["frameworks"], verbs: ["get", "list"] },
-            ], { name: "watchdog", namespace: ctx.namespace }),
+            ...accessFor("pai-watchdog", { name: "watchdog", namespace: ctx.namespace }, watchdogAccess(ctx)),
             deployment({
                 name: "watchdog", namespace: ctx.namespace,
                 podSpec: {
@@ -176,4 +182,27 @@ export function monitoringManifests(ctx: PaiContext): K8sObject[] {
         );
     }
     return objects;
+}
+
+/**
+ * Every Kubernetes call of watchdog v1.8.0 (src/watchdog/src/pkg/watchdog/k8s_client.go): it
+ * lists pods and nodes for its metrics (prom_metric_collector.go), and its garbage collector
+ * (garbage_collector.go collect, removeOrphanPriorityClasses, removeOrphanSecrets) lists the
+ * Frameworks and Secrets of `default` and every PriorityClass, and deletes the job Secrets and
+ * PriorityClasses whose Framework is gone. Upstream's ClusterRole let it read and delete every
+ * Secret of the cluster.
+ */
+export function watchdogAccess(ctx: PaiContext): ServiceAccess {
+    return {
+        cluster: [
+            { apiGroups: [""], resources: ["pods", "nodes"], verbs: ["list"] },
+            { apiGroups: ["scheduling.k8s.io"], resources: ["priorityclasses"], verbs: ["list", "delete"] },
+        ],
+        namespaces: {
+            [ctx.namespace]: [
+                { apiGroups: [""], resources: ["secrets"], verbs: ["list", "delete"] },
+                { apiGroups: [frameworkGroup], resources: ["frameworks"], verbs: ["list"] },
+            ],
+        },
+    };
 }

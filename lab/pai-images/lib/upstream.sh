@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # shellcheck disable=SC2154 # lab_*, pai_* and version variables come from the common.sh files and versions
 # Upstream source trees the images are built from. Each comes from a tarball in
-# $OPENPAI_UPSTREAM_DIR (CI: /work/shared/upstream, see its README) or, without it, from a clone of
+# $OPENPAI_UPSTREAM_DIR or ../shared/upstream beside the checkout (CI: /work/shared/upstream, see
+# its README) or, without them, from a clone of
 # the tagged repository, which is kept as a tarball in $lab_cache/pai-images/sources (so it is
 # cloned once). Unpacked once per content digest under $lab_cache/pai-images/upstream; the
 # unpacked trees are shared: copy before building in one.
@@ -44,7 +45,8 @@ upstream_tarball() {
   local name glob tarball dir dirs=()
   IFS='|' read -r name glob _ _ <<<"$(upstream_row "$1")"
   [[ -n "${OPENPAI_UPSTREAM_DIR:-}" ]] && IFS=: read -ra dirs <<<"$OPENPAI_UPSTREAM_DIR"
-  dirs+=("$upstream_sources")
+  # The workplace's read-only copy beside the checkout (as .ci/run finds it), then kept clones.
+  dirs+=("$project_dir/../shared/upstream" "$upstream_sources")
   for dir in "${dirs[@]}"; do
     # The glob may match several archives of one name: take the last in name order.
     for tarball in "$dir"/$glob; do :; done
