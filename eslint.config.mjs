@@ -24,6 +24,16 @@ export default tseslint.config(
         rules: { "@typescript-eslint/no-explicit-any": "off" },
     },
     {
+        // Programs the PAI manifests mount into OpenPAI's images: rest-server's Node 10 and
+        // database-controller's Node 8 run them, so nothing past ES2017.
+        files: ["components/pai/files/*.js"],
+        languageOptions: {
+            ecmaVersion: 2017, sourceType: "commonjs",
+            globals: { require: "readonly", process: "readonly", Buffer: "readonly", console: "readonly" },
+        },
+        rules: { "@typescript-eslint/no-require-imports": "off", "@typescript-eslint/no-unused-vars": ["error", { caughtErrors: "none" }] },
+    },
+    {
         files: ["bin/*.js"],
         languageOptions: { globals: { require: "readonly", process: "readonly" }, sourceType: "commonjs" },
         rules: { "@typescript-eslint/no-require-imports": "off" },

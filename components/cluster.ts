@@ -79,6 +79,7 @@ export class OpenPaiCluster extends pulumi.ComponentResource {
         const servicesArgs = {
             context,
             credentials,
+            alertSmtpPassword: secrets.alertSmtpPassword,
             registryLogin: registry.username && secrets.registryPassword
                 ? { server: registry.domain, username: registry.username, password: secrets.registryPassword }
                 : undefined,

@@ -44,6 +44,8 @@ export interface StackSecrets {
     aptMirrorPassword?: pulumi.Output<string>;
     /** The key of the portal's certificate (openpai:tls). */
     tlsKey?: pulumi.Output<string>;
+    /** The password of alerts.email.username at the SMTP server. */
+    alertSmtpPassword?: pulumi.Output<string>;
 }
 
 /** Reads the credentials; a kubeconfig given as `cluster.kubeconfigPath` is read from that file. */

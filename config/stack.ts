@@ -5,8 +5,8 @@ import * as yaml from "js-yaml";
 import { z } from "zod";
 import { ConfigError, ConfigIssue, joinPath } from "./errors";
 import {
-    clusterSchema, devBoxSchema, groupsSchema, layoutSchema, servicesSchema, sshSchema, virtualClustersSchema,
-    ClusterConfig, DevBoxConfig, GroupConfig, Layout, ServicesConfig, SshConfig, TlsConfig, VirtualClusters, tlsSchema,
+    alertsSchema, clusterSchema, devBoxSchema, groupsSchema, layoutSchema, servicesSchema, sshSchema, storagesSchema, virtualClustersSchema,
+    AlertsConfig, ClusterConfig, DevBoxConfig, GroupConfig, Layout, ServicesConfig, SshConfig, StorageConfig, TlsConfig, VirtualClusters, tlsSchema,
 } from "./schema";
 import { NodeReserve, quotaCells, WorkerSku, workerSkus } from "./layout";
 import { podsBesideJobs, workerSizing } from "./sizing";
@@ -20,9 +20,10 @@ export const configNamespace = "openpai";
 
 /** Keys that hold credentials: accepted only as Pulumi secrets, never printed. */
 export const secretKeys = ["sshPrivateKey", "sshPassword", "kubeconfig", "registryPassword", "tlsKey",
-    "aptProxyPassword", "aptMirrorPassword"] as const;
+    "aptProxyPassword", "aptMirrorPassword", "alertSmtpPassword"] as const;
 
-const knownKeys = ["cluster", "layout", "ssh", "devBox", "virtualClusters", "hived", "groups", "services", "adminUser", "tls", ...secretKeys];
+const knownKeys = ["cluster", "layout", "ssh", "devBox", "virtualClusters", "hived", "groups", "services", "adminUser", "tls",
+    "storage", "alerts", ...secretKeys];
 
 /** The whole validated stack configuration, with defaults applied. */
 export interface StackConfig {
@@ -42,6 +43,10 @@ export interface StackConfig {
     adminUser: string;
     /** The portal's own certificate (its key is the secret tlsKey); absent: the program makes one. */
     tls?: TlsConfig;
+    /** Team storage for jobs, each granted to groups. */
+    storage: StorageConfig[];
+    /** Where alerts go (e-mail, webhooks); absent: alerts stay in Alertmanager's own page. */
+    alerts?: AlertsConfig;
     /** Which secret keys were provided (their values are never read here). */
     providedSecrets: Set<string>;
 }
@@ -73,6 +78,8 @@ const sections = {
     services: servicesSchema.prefault({}),
     adminUser: z.string().regex(/^[a-z0-9_-]{3,32}$/, "must be 3-32 characters of a-z, 0-9, '_' or '-'").default("admin"),
     tls: tlsSchema.optional(),
+    storage: storagesSchema.default([]),
+    alerts: alertsSchema.optional(),
 };
 
 /**
@@ -169,6 +176,9 @@ export function missingSecrets(config: StackConfig): ConfigIssue[] {
     if (config.tls && !providedSecrets.has("tlsKey")) {
         issues.push({ path: "tlsKey", message: "tls.certificate is set: also give its key, 'pulumi config set --secret openpai:tlsKey < portal.key'" });
     }
+    if (config.alerts?.email?.username && !providedSecrets.has("alertSmtpPassword")) {
+        issues.push({ path: "alertSmtpPassword", message: "alerts.email.username is set: also give its password, 'pulumi config set --secret openpai:alertSmtpPassword ...'" });
+    }
     return issues;
 }
 
@@ -182,7 +192,10 @@ function crossCheck(config: StackConfig): ConfigIssue[] {
     if (cidrsOverlap(cluster.podCidr, cluster.serviceCidr)) {
         issues.push({ path: "cluster.serviceCidr", message: `overlaps cluster.podCidr ${cluster.podCidr}: choose disjoint ranges` });
     }
-    issues.push(...checkGroups(config), ...checkPortalCertificate(config), ...aptLoginIssues(config));
+    issues.push(...checkGroups(config), ...checkStorage(config), ...checkPortalCertificate(config), ...aptLoginIssues(config));
+    if (config.providedSecrets.has("alertSmtpPassword") && !config.alerts?.email?.username) {
+        issues.push({ path: "alertSmtpPassword", message: "is set but alerts.email.username is not: set the SMTP user too, or remove the password ('pulumi config rm openpai:alertSmtpPassword')" });
+    }
     issues.push(...checkHostKeyNames(config));
     if (!hived) {
         const sizing = workerSizing(config);
@@ -266,9 +279,35 @@ function checkGroups(config: StackConfig): ConfigIssue[] {
             issues.push({ path: `groups[${i}].name`, message: `group '${group.name}' is declared twice` });
         }
         seen.add(group.name);
+        // src/rest-server/src/models/v2/group.js syncGroupsWithVCs, at every start.
+        if (group.virtualClusters.length === 0 && !group.admin) {
+            issues.push({ path: `groups[${i}].virtualClusters`, message: `is empty: rest-server deletes a group with no VC that is not an admin group at every start; give '${group.name}' a VC (default, say)` });
+        }
         group.virtualClusters.forEach((vc, j) => {
             if (!vcs.has(vc)) {
                 issues.push({ path: `groups[${i}].virtualClusters[${j}]`, message: `no virtual cluster '${vc}': use one of ${[...vcs].join(", ")}` });
+            }
+        });
+    });
+    return issues;
+}
+
+/**
+ * Storage names are unique (each is a claim's name), and each is granted to groups that exist: the
+ * stack's, or OpenPAI's own default and admingroup.
+ */
+function checkStorage(config: StackConfig): ConfigIssue[] {
+    const issues: ConfigIssue[] = [];
+    const groups = new Set(["default", "admingroup", ...config.groups.map(g => g.name)]);
+    const seen = new Set<string>();
+    config.storage.forEach((storage, i) => {
+        if (seen.has(storage.name)) {
+            issues.push({ path: `storage[${i}].name`, message: `storage '${storage.name}' is declared twice` });
+        }
+        seen.add(storage.name);
+        storage.groups.forEach((group, j) => {
+            if (!groups.has(group)) {
+                issues.push({ path: `storage[${i}].groups[${j}]`, message: `no group '${group}': use one of ${[...groups].join(", ")}` });
             }
         });
     });

@@ -39,6 +39,8 @@ export interface PaiContext {
     master: { hostname: string; hostip: string };
     /** The workers' addresses (hostip), which need no DNS to reach. */
     workers: string[];
+    /** Workers with NVIDIA GPUs, and how many their machine type declares. */
+    gpuWorkers: { hostip: string; gpus: number }[];
     /** Image of an OpenPAI-built service, from the configured registry and tag. */
     paiImage(name: string): string;
     /** The kube-scheduler image matching the cluster's Kubernetes release. */
@@ -58,6 +60,14 @@ export interface PaiContext {
     podCidr: string;
     /** The portal's certificate: where it comes from, and a revision that changes with it (rolls pylon). */
     tls: PortalTls;
+    /** Team storage for jobs (openpai:storage). */
+    storage: StackConfig["storage"];
+    /** Where alerts go (openpai:alerts), if anywhere; the SMTP password is a Secret of its own. */
+    alerts?: StackConfig["alerts"];
+    /** Days before a certificate's expiry to alert (alerts.certificateWarningDays, default 30). */
+    certificateWarningDays: number;
+    /** kubeadm mode: the cluster's certificates are kubeadm's, at its paths on the master. */
+    kubeadmCertificates: boolean;
 }
 
 /**
@@ -116,6 +126,10 @@ export function paiContext(config: StackConfig, hived: HivedConfig): PaiContext 
         kubernetesVersion: config.cluster.kubernetesVersion,
         master: { hostname: master.hostname, hostip: master.hostip },
         workers: workersOf(config.layout).map(w => w.hostip),
+        gpuWorkers: workersOf(config.layout).flatMap(w => {
+            const device = config.layout["machine-sku"][w["machine-type"]]["computing-device"];
+            return device?.type === "nvidia.com/gpu" ? [{ hostip: w.hostip, gpus: device.count }] : [];
+        }),
         paiImage: name => `${registry.domain}/${registry.namespace}/${name}:${config.cluster.paiVersion}`,
         schedulerImage: `registry.k8s.io/kube-scheduler:${config.cluster.kubernetesVersion}`,
         kubeProxyImage: `registry.k8s.io/kube-proxy:${config.cluster.kubernetesVersion}`,
@@ -128,5 +142,9 @@ export function paiContext(config: StackConfig, hived: HivedConfig): PaiContext 
         groups: config.groups,
         podCidr: config.cluster.podCidr,
         tls: portalTls(config, portalHost, master.hostip),
+        storage: config.storage,
+        alerts: config.alerts,
+        certificateWarningDays: config.alerts?.certificateWarningDays ?? 30,
+        kubeadmCertificates: config.cluster.mode === "kubeadm",
     };
 }

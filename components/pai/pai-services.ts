@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { PaiContext } from "./context";
 import { databaseSecret, postgresPort } from "./manifests/postgresql";
+import { alertmanagerConfig, alertmanagerConfigSecret } from "./manifests/alerting";
 import { logManagerSecret } from "./manifests/log-manager";
 import { marketplaceSecret } from "./manifests/marketplace";
 import { grafanaSecret } from "./manifests/monitoring";
@@ -44,6 +45,8 @@ export interface PaiServicesArgs {
     registryLogin?: { server: string; username: string; password: pulumi.Input<string> };
     /** The portal's certificate (the admin's, or the generated one). */
     tls: PortalTlsMaterial;
+    /** The password of alerts.email.username at the SMTP server (the secret openpai:alertSmtpPassword). */
+    alertSmtpPassword?: pulumi.Input<string>;
 }
 
 /**
@@ -54,7 +57,7 @@ export interface PaiServicesArgs {
 const stages: PaiServiceName[][] = [
     // The host guard first: PAI's internal ports open only once it is there.
     ["clusterConfiguration", "hostGuard"],
-    ["devicePlugins", "frameworkController", "logManager", "postgresql", "runtime"],
+    ["devicePlugins", "frameworkController", "logManager", "postgresql", "runtime", "storage"],
     ["databaseController", "hivedScheduler"],
     ["restServer"],
     ["webportal", "monitoring", "marketplace"],
@@ -89,7 +92,7 @@ export class PaiServices extends pulumi.ComponentResource {
     }
 
     private secrets(name: string, args: PaiServicesArgs): k8s.core.v1.Secret[] {
-        const { context: ctx, credentials, registryLogin, tls } = args;
+        const { context: ctx, credentials, registryLogin, tls, alertSmtpPassword } = args;
         const opts = { parent: this };
         const secret = (id: string, namespace: string, secretName: string, data: Record<string, pulumi.Input<string>>, type = "Opaque") =>
             new k8s.core.v1.Secret(`${name}-${id}`, {
@@ -131,6 +134,10 @@ export class PaiServices extends pulumi.ComponentResource {
             secret("pylon-tls", ctx.namespace, pylonTlsSecret, { "tls.crt": tls.certificateChain, "tls.key": pulumi.secret(tls.key) }, "kubernetes.io/tls"),
             ...(ctx.services.grafana ? [secret("grafana", ctx.namespace, grafanaSecret.name, {
                 [grafanaSecret.adminPassword]: credentials.grafanaAdminPassword,
+            })] : []),
+            // Alertmanager's whole config: it holds the SMTP password, and webhook URLs may hold tokens.
+            ...(ctx.services.alertManager ? [secret("alertmanager-config", ctx.namespace, alertmanagerConfigSecret.name, {
+                [alertmanagerConfigSecret.key]: pulumi.secret(pulumi.output(alertSmtpPassword ?? "").apply(password => alertmanagerConfig(ctx, password))),
             })] : []),
             ...(ctx.services.marketplace ? [secret("marketplace", ctx.namespace, marketplaceSecret.name, {
                 [marketplaceSecret.password]: credentials.marketplacePassword,

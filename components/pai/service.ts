@@ -15,6 +15,7 @@ import { postgresqlManifests } from "./manifests/postgresql";
 import { pylonManifests } from "./manifests/pylon";
 import { restServerManifests } from "./manifests/rest-server";
 import { runtimeManifests } from "./manifests/runtime";
+import { storageManifests } from "./manifests/storage";
 import { webportalManifests } from "./manifests/webportal";
 
 /** Each PAI service: its component type and the pure builder of its manifests. */
@@ -29,6 +30,7 @@ export const paiServices = {
     hivedScheduler: { type: "HivedScheduler", manifests: hivedSchedulerManifests },
     restServer: { type: "RestServer", manifests: restServerManifests },
     runtime: { type: "Runtime", manifests: runtimeManifests },
+    storage: { type: "Storage", manifests: storageManifests },
     webportal: { type: "Webportal", manifests: webportalManifests },
     monitoring: { type: "Monitoring", manifests: monitoringManifests },
     marketplace: { type: "Marketplace", manifests: marketplaceManifests },

@@ -53,12 +53,18 @@ export const hostAccessAllowList: HostAccess[] = [
     { workload: "default/alertmanager", hostNamespaces: ["hostNetwork"], hostPorts: [9093], reason: "rest-server and Prometheus reach it at the master's address" },
     { workload: "default/watchdog", hostNamespaces: ["hostNetwork"], hostPorts: [9101], reason: "cluster health metrics, scraped by Prometheus at the master's address" },
     {
-        workload: "default/node-exporter", hostNamespaces: ["hostNetwork", "hostPID"], hostPorts: [9100], hostPaths: ["/"],
-        reason: "host metrics: the node's filesystems, processes and network interfaces (/ read-only at /host)",
+        workload: "default/node-exporter", hostNamespaces: ["hostNetwork", "hostPID"], hostPorts: [9100], hostPaths: ["/", "/var/lib/openpai/metrics"],
+        reason: "host metrics: the node's filesystems, processes and network interfaces (/ read-only at /host); /var/lib/openpai/metrics holds the certificate check's series (textfile collector, read-only)",
     },
     {
-        workload: "default/job-exporter", hostNamespaces: ["hostNetwork", "hostPID"], hostPorts: [9102], hostPaths: ["/dev"],
-        reason: "per-job and GPU metrics: the node's processes, network interfaces and GPU devices",
+        workload: "default/job-exporter", hostNamespaces: ["hostNetwork", "hostPID"], hostPorts: [9102], hostPaths: ["/dev", "/run/containerd", "/sys/fs/cgroup", "/var/log/pods"],
+        reason: "per-job and GPU metrics: the node's processes, network interfaces and GPU devices; containerd's task directories, the cgroups and the pods' logs (read-only) stand in for the Docker CLI its collectors run",
+    },
+    {
+        workload: "default/certificate-expiry",
+        hostPaths: ["/var/lib/openpai/metrics", ...["apiserver.crt", "apiserver-kubelet-client.crt", "apiserver-etcd-client.crt", "front-proxy-client.crt",
+            "etcd/server.crt", "etcd/peer.crt", "etcd/healthcheck-client.crt", "ca.crt", "front-proxy-ca.crt", "etcd/ca.crt"].map(file => `/etc/kubernetes/pki/${file}`)],
+        reason: "reads when kubeadm's certificates on the master expire (each certificate file alone, read-only: not the keys beside them) and writes the times for node-exporter's textfile collector",
     },
     { workload: "default/job-exporter", container: "job-exporter", privileged: true, reason: "reads the GPUs (nvidia-smi) and the jobs' processes of the node" },
     {

@@ -96,6 +96,10 @@ const pinned: Record<string, [grant: string, ...neededBy: Source[]][]> = {
             "kubeInformer.NewSharedInformerFactory(kClient, 0).Core().V1().Nodes()", "kubeInformer.NewSharedInformerFactory(kClient, 0).Core().V1().Pods()"] }],
         ["default core/pods/binding create", { file: "hived:pkg/internal/utils.go", calls: ["kClient.CoreV1().Pods(bindingPod.Namespace).Bind("] }],
     ],
+    "default/alert-handler": [
+        ["cluster core/nodes patch", { file: "pai:src/alert-manager/src/alert-handler/controllers/node.js", calls: ["k8sApi.patchNode("] }],
+        ["default batch/jobs list", { file: "pai:src/alert-manager/src/alert-handler/controllers/kubernetes.js", calls: [".listNamespacedJob("] }],
+    ],
     "default/hivedscheduler-ds": [
         ["cluster role system:kube-scheduler", { file: bootstrapPolicy, calls: [] }],
         ["cluster role system:volume-scheduler", { file: bootstrapPolicy, calls: [] }],

@@ -128,7 +128,12 @@ describe("host guard: PAI's internal ports answer the master and PAI's pods only
         const hostPorts = objects().flatMap(o => ((o.spec as any)?.template?.spec?.containers ?? []) as any[])
             .flatMap(c => (c.ports ?? []).map((p: any) => p.hostPort ?? p.containerPort)).filter(p => p !== undefined);
         const open = [...new Set(hostPorts)].filter(p => ![...ports.master, ...ports.everyNode].includes(p as number));
-        assert.deepStrictEqual(open.sort(), [30096, 443, 80], "only pylon's ports (and HiveD's pod port, behind the pod-network rule) stay open");
+        assert.deepStrictEqual(open.sort(), [30096, 443, 80, 9095], "only pylon's ports (and HiveD's and alert-handler's pod ports, behind the pod-network rule) stay open");
+        for (const onPodNetwork of ["hivedscheduler-hs", "alert-handler"]) {
+            const workload = objects().find(o => o.metadata.name === onPodNetwork && (o.spec as any)?.template) as any;
+            assert.ok(!workload.spec.template.spec.hostNetwork && workload.spec.template.spec.containers.every((c: any) => (c.ports ?? []).every((p: any) => !p.hostPort)),
+                `${onPodNetwork} answers on the pod network only`);
+        }
     });
 
     it("trusts loopback, replies, the master and the pod network; drops the rest before the hostPort DNAT", () => {

@@ -141,7 +141,7 @@ describe("PAI manifests against the upstream images and code", () => {
     it("B7 group.yaml lists the stack's groups with their VCs", () => {
         const withGroups = objects({ virtualClusters: { vc1: { "gpu-machine": 1 } }, groups: [{ name: "team_a", virtualClusters: ["vc1"] }] });
         const group = yaml.load(find(withGroups, "ConfigMap", "group-configuration").data["group.yaml"]) as any;
-        assert.deepStrictEqual(group.grouplist, [{ groupname: "team_a", description: "", externalName: "", extension: { acls: { virtualClusters: ["vc1"], admin: false } } }]);
+        assert.deepStrictEqual(group.grouplist, [{ groupname: "team_a", description: "", externalName: "", extension: { acls: { virtualClusters: ["vc1"], admin: false, storageConfigs: [] } } }]);
     });
 
     it("B8 openpai-runtime: runtime-account may read Frameworks (src/openpai-runtime/deploy/rbac.yaml; the frameworkbarrier polls its Framework)", () => {

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Kernel prerequisites of Kubernetes: overlay and br_netfilter, forwarding sysctls, inotify
-# limits for many pods, no swap. Settings persist in /etc and are applied now.
+# limits for many pods, no swap, and the NFS client the kubelet mounts NFS volumes with (OpenPAI's
+# team storage: openpai:storage). Settings persist in /etc and are applied now.
 set -euo pipefail
+
+# mount.nfs for the kubelet's NFS volumes (OpenPAI v1.8's storage guide: nfs-common on every worker).
+apt_install nfs-common
 
 printf 'overlay\nbr_netfilter\n' | write_file /etc/modules-load.d/kubernetes.conf 0644 || true
 for module in overlay br_netfilter; do

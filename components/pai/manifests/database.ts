@@ -1,5 +1,6 @@
 import { PaiContext } from "../context";
-import { accessFor, container, hostPathVolume, httpProbe, K8sObject, onMaster, secretEnv, serviceAccount, ServiceAccess, statefulSet } from "../objects";
+import { paiFile } from "../files";
+import { accessFor, configMap, container, hostPathVolume, httpProbe, K8sObject, onMaster, secretEnv, serviceAccount, ServiceAccess, sha256Annotation, statefulSet } from "../objects";
 import { frameworkGroup } from "./frameworkcontroller";
 import { databaseSecret, postgresDataRoot } from "./postgresql";
 
@@ -57,14 +58,17 @@ export function databaseControllerManifests(ctx: PaiContext): K8sObject[] {
     ];
     const process = (name: string, script: string, env: { name: string; value: string }[], requests = { cpu: "100m", memory: "256Mi" }) => container({
         name, image: ctx.paiImage("database-controller"), requests,
-        command: ["node", "--max-old-space-size=1024", `${appDir}/${script}`],
+        command: ["node", "--max-old-space-size=1024", script.startsWith("/") ? script : `${appDir}/${script}`],
         env: [...common, ...env],
     });
+    const jobHistory = paiFile("job-history.js");
     return [
         serviceAccount(account.name, account.namespace),
         ...accessFor("pai-database-controller", account, databaseControllerAccess(ctx)),
+        configMap("job-history", ctx.namespace, { "job-history.js": jobHistory }),
         statefulSet({
             name: "database-controller", namespace: ctx.namespace,
+            podAnnotations: sha256Annotation(jobHistory),
             podSpec: {
                 ...onMaster,
                 hostNetwork: true,
@@ -96,6 +100,14 @@ export function databaseControllerManifests(ctx: PaiContext): K8sObject[] {
                         ]),
                         volumeMounts: [{ name: "database-disk", mountPath: watchedDisk, readOnly: true }],
                     },
+                    // Job and task attempt history, fluentd's part in OpenPAI v1.8 (files/job-history.js).
+                    {
+                        ...process("job-history", "/job-history/job-history.js", [
+                            { name: "MAX_DB_CONNECTION", value: "5" },
+                            { name: "WATCH_TIMEOUT_SECONDS", value: "86400" },
+                        ], { cpu: "20m", memory: "256Mi" }),
+                        volumeMounts: [{ name: "job-history", mountPath: "/job-history", readOnly: true }],
+                    },
                     process("poller", "poller/index.js", [
                         { name: "WRITE_MERGER_URL", value: writeMergerUrl },
                         { name: "MAX_DB_CONNECTION", value: "10" },
@@ -103,7 +115,7 @@ export function databaseControllerManifests(ctx: PaiContext): K8sObject[] {
                         { name: "INTERVAL_SECOND", value: "120" },
                     ]),
                 ],
-                volumes: [hostPathVolume("database-disk", postgresDataRoot, "DirectoryOrCreate")],
+                volumes: [hostPathVolume("database-disk", postgresDataRoot, "DirectoryOrCreate"), { name: "job-history", configMap: { name: "job-history" } }],
             },
         }),
     ];

@@ -1,11 +1,15 @@
 import * as yaml from "js-yaml";
 import { workerDaemons } from "../../../config";
 import { externalImages, PaiContext, paiDataPath } from "../context";
-import { accessFor, configMap, container, daemonRequests, daemonSet, deployment, hostPathVolume, httpProbe, K8sObject, onMaster, secretEnv, serviceAccount, ServiceAccess } from "../objects";
+import { paiFile } from "../files";
+import { accessFor, configMap, container, daemonRequests, daemonSet, deployment, hostPathVolume, httpProbe, K8sObject, onMaster, secretEnv, serviceAccount, ServiceAccess, sha256Annotation } from "../objects";
+import { alertingManifests, alertManagerPort, alertRulesConfigMap, certificateCheck } from "./alerting";
+import { certificateCheckManifests, textfileDirectory } from "./certificates";
+import { grafanaProvisioning, grafanaProvisioningMounts } from "./dashboards";
 import { frameworkGroup } from "./frameworkcontroller";
 
+export { alertManagerPort };
 export const prometheusPort = 9091;
-export const alertManagerPort = 9093;
 export const grafanaPort = 3000;
 export const nodeExporterPort = 9100;
 export const jobExporterPort = 9102;
@@ -20,19 +24,31 @@ export function monitoringManifests(ctx: PaiContext): K8sObject[] {
     if (s.prometheus) {
         // Addresses, not hostnames: the nodes' names need not resolve in the cluster's DNS.
         const targets = (port: number) => [ctx.master.hostip, ...ctx.workers].map(h => `${h}:${port}`);
+        // Every series of a node's exporter carries the node's address as host_ip: alerts group and
+        // inhibit by it, the dashboards filter by it, the portal's node links pass it. Not
+        // watchdog's: its series name each node in a host_ip label of their own.
+        const hostIp = [{ source_labels: ["__address__"], regex: "(.+):[0-9]+", target_label: "host_ip" }];
+        const job = (name: string, addresses: string[], perNode = true) =>
+            ({ job_name: name, static_configs: [{ targets: addresses }], ...(perNode ? { relabel_configs: hostIp } : {}) });
         const scrape = {
-            global: { scrape_interval: "30s" },
-            ...(s.alertManager ? { alerting: { alertmanagers: [{ static_configs: [{ targets: [`${ctx.master.hostip}:${alertManagerPort}`] }] }] } } : {}),
+            global: { scrape_interval: "30s", evaluation_interval: "30s" },
+            rule_files: ["/etc/prometheus/rules/*.yml"],
+            ...(s.alertManager ? { alerting: { alertmanagers: [{ path_prefix: "/alert-manager", static_configs: [{ targets: [`${ctx.master.hostip}:${alertManagerPort}`] }] }] } } : {}),
             scrape_configs: [
-                ...(s.nodeExporter ? [{ job_name: "node-exporter", static_configs: [{ targets: targets(nodeExporterPort) }] }] : []),
-                ...(s.jobExporter ? [{ job_name: "job-exporter", static_configs: [{ targets: targets(jobExporterPort) }] }] : []),
-                ...(s.watchdog ? [{ job_name: "watchdog", static_configs: [{ targets: [`${ctx.master.hostip}:${watchdogPort}`] }] }] : []),
+                ...(s.nodeExporter ? [job("node-exporter", targets(nodeExporterPort))] : []),
+                ...(s.jobExporter ? [job("job-exporter", targets(jobExporterPort))] : []),
+                ...(s.watchdog ? [job("watchdog", [`${ctx.master.hostip}:${watchdogPort}`], false)] : []),
             ],
         };
+        const config = yaml.dump(scrape);
+        const rules = alertRulesConfigMap(ctx);
         objects.push(
-            configMap("prometheus-config", ctx.namespace, { "prometheus.yml": yaml.dump(scrape) }),
+            configMap("prometheus-config", ctx.namespace, { "prometheus.yml": config }),
+            rules,
             deployment({
                 name: "prometheus", namespace: ctx.namespace,
+                // Prometheus reads its config and rules at start: a change rolls it.
+                podAnnotations: sha256Annotation(`${config}${JSON.stringify(rules.data)}`),
                 podSpec: {
                     ...onMaster, hostNetwork: true, priorityClassName: "pai-daemon-priority",
                     // The metrics live on the master's disk, owned by the user prometheus runs as
@@ -50,44 +66,19 @@ export function monitoringManifests(ctx: PaiContext): K8sObject[] {
                             "--web.external-url=/prometheus/", "--storage.tsdb.path=/prometheus-data", "--storage.tsdb.retention.time=31d"],
                         readinessProbe: httpProbe("/prometheus/-/ready", prometheusPort),
                         ports: [{ containerPort: prometheusPort, hostPort: prometheusPort }],
-                        volumeMounts: [{ name: "config", mountPath: "/etc/prometheus" }, { name: "data", mountPath: "/prometheus-data" }],
+                        volumeMounts: [{ name: "config", mountPath: "/etc/prometheus" }, { name: "rules", mountPath: "/etc/prometheus/rules" },
+                            { name: "data", mountPath: "/prometheus-data" }],
                     })],
-                    volumes: [{ name: "config", configMap: { name: "prometheus-config" } },
+                    volumes: [{ name: "config", configMap: { name: "prometheus-config" } }, { name: "rules", configMap: { name: "prometheus-rules" } },
                         hostPathVolume("data", `${paiDataPath}/prometheus/data`, "DirectoryOrCreate")],
                 },
             }),
         );
     }
-    if (s.alertManager) {
-        objects.push(deployment({
-            name: "alertmanager", namespace: ctx.namespace,
-            podSpec: {
-                ...onMaster, hostNetwork: true, priorityClassName: "pai-daemon-priority",
-                containers: [container({
-                    name: "alertmanager", image: externalImages.alertManager,
-                    requests: { cpu: "50m", memory: "128Mi" },
-                    // rest-server asks <ALERT_MANAGER_URL>/alert-manager/api/v1/alerts (src/models/v2/alert.js).
-                    // One replica: no cluster gossip listener (it would answer on :9094 of the master).
-                    args: [`--web.listen-address=:${alertManagerPort}`, "--config.file=/etc/alertmanager/alertmanager.yml", "--web.route-prefix=alert-manager",
-                        "--cluster.listen-address="],
-                    readinessProbe: httpProbe("/alert-manager/-/ready", alertManagerPort),
-                    ports: [{ containerPort: alertManagerPort, hostPort: alertManagerPort }],
-                    volumeMounts: [{ name: "config", mountPath: "/etc/alertmanager" }],
-                })],
-                volumes: [{ name: "config", configMap: { name: "alertmanager-config" } }],
-            },
-        }), configMap("alertmanager-config", ctx.namespace, {
-            "alertmanager.yml": yaml.dump({ route: { receiver: "null" }, receivers: [{ name: "null" }] }),
-        }));
-    }
+    objects.push(...alertingManifests(ctx));
     if (s.grafana) {
-        // Prometheus as Grafana's data source. OpenPAI's own dashboards (which the portal links
-        // to) are not shipped: docs/compatibility.md.
-        const datasources = yaml.dump({ apiVersion: 1, datasources: s.prometheus ? [{
-            name: "Prometheus", type: "prometheus", access: "proxy", isDefault: true,
-            url: `http://${ctx.master.hostip}:${prometheusPort}/prometheus`,
-        }] : [] });
-        objects.push(configMap("grafana-datasources", ctx.namespace, { "prometheus.yaml": datasources }), deployment({
+        // Prometheus as Grafana's data source, and the cluster and job dashboards the portal links to.
+        objects.push(...grafanaProvisioning(ctx, `http://${ctx.master.hostip}:${prometheusPort}/prometheus`), deployment({
             name: "grafana", namespace: ctx.namespace,
             podSpec: {
                 ...onMaster, priorityClassName: "pai-daemon-priority",
@@ -96,7 +87,9 @@ export function monitoringManifests(ctx: PaiContext): K8sObject[] {
                     requests: { cpu: "100m", memory: "256Mi" },
                     ports: [{ containerPort: grafanaPort, hostPort: grafanaPort }],
                     // Its own login only: the generated admin password (stack output
-                    // grafanaAdminPassword), no anonymous viewers, no sign-up.
+                    // grafanaAdminPassword), no anonymous viewers, no sign-up. The portal shows the
+                    // cluster dashboard in a frame: embedding is allowed, and pylon lets only the
+                    // portal's own pages frame it (Content-Security-Policy frame-ancestors 'self').
                     env: [
                         { name: "GF_SERVER_ROOT_URL", value: `${ctx.portalUrl}grafana/` },
                         { name: "GF_SERVER_SERVE_FROM_SUB_PATH", value: "true" },
@@ -105,12 +98,14 @@ export function monitoringManifests(ctx: PaiContext): K8sObject[] {
                         { name: "GF_SECURITY_ADMIN_USER", value: "admin" },
                         secretEnv("GF_SECURITY_ADMIN_PASSWORD", grafanaSecret.name, grafanaSecret.adminPassword),
                         { name: "GF_SECURITY_COOKIE_SECURE", value: "true" },
+                        { name: "GF_SECURITY_ALLOW_EMBEDDING", value: "true" },
+                        { name: "GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH", value: `${grafanaProvisioningMounts.volumeMounts[2].mountPath}/openpai-cluster.json` },
                         { name: "GF_ANALYTICS_REPORTING_ENABLED", value: "false" },
                         { name: "GF_ANALYTICS_CHECK_FOR_UPDATES", value: "false" },
                     ],
-                    volumeMounts: [{ name: "datasources", mountPath: "/etc/grafana/provisioning/datasources" }],
+                    volumeMounts: grafanaProvisioningMounts.volumeMounts,
                 })],
-                volumes: [{ name: "datasources", configMap: { name: "grafana-datasources" } }],
+                volumes: grafanaProvisioningMounts.volumes,
             },
         }));
     }
@@ -123,18 +118,22 @@ export function monitoringManifests(ctx: PaiContext): K8sObject[] {
                 containers: [container({
                     name: "node-exporter", image: externalImages.nodeExporter,
                     requests: daemonRequests(share),
-                    args: [`--web.listen-address=:${nodeExporterPort}`, "--path.rootfs=/host"],
+                    // The textfile collector serves what the certificate check writes (certificates.ts).
+                    args: [`--web.listen-address=:${nodeExporterPort}`, "--path.rootfs=/host", "--collector.textfile.directory=/textfile"],
                     ports: [{ containerPort: nodeExporterPort, hostPort: nodeExporterPort }],
-                    volumeMounts: [{ name: "root", mountPath: "/host", readOnly: true, mountPropagation: "HostToContainer" }],
+                    volumeMounts: [{ name: "root", mountPath: "/host", readOnly: true, mountPropagation: "HostToContainer" },
+                        { name: "textfile", mountPath: "/textfile", readOnly: true }],
                 })],
-                volumes: [hostPathVolume("root", "/")],
+                volumes: [hostPathVolume("root", "/"), hostPathVolume("textfile", textfileDirectory, "DirectoryOrCreate")],
             },
         }));
     }
     if (s.jobExporter) {
         const share = workerDaemons.jobExporter;
-        objects.push(daemonSet({
+        const docker = paiFile("docker-on-containerd.py");
+        objects.push(configMap("job-exporter-docker", ctx.namespace, { docker }), daemonSet({
             name: "job-exporter", namespace: ctx.namespace,
+            podAnnotations: sha256Annotation(docker),
             podSpec: {
                 hostNetwork: true, hostPID: true, priorityClassName: "pai-daemon-priority", tolerations: [{ operator: "Exists" }],
                 containers: [container({
@@ -154,9 +153,21 @@ export function monitoringManifests(ctx: PaiContext): K8sObject[] {
                         { name: "LAUNCHER_TYPE", value: "k8s" },
                     ],
                     ports: [{ containerPort: jobExporterPort, hostPort: jobExporterPort }],
-                    volumeMounts: [{ name: "job-exporter-log", mountPath: "/datastorage/prometheus" }, { name: "dev", mountPath: "/dev" }],
+                    // Its per-task collectors run the Docker CLI: on containerd nodes
+                    // files/docker-on-containerd.py answers as `docker`, ahead of the image's own on
+                    // PATH, from containerd's task directories, the cgroups and the pods' logs.
+                    volumeMounts: [
+                        { name: "job-exporter-log", mountPath: "/datastorage/prometheus" }, { name: "dev", mountPath: "/dev" },
+                        { name: "docker", mountPath: "/usr/local/bin/docker", subPath: "docker", readOnly: true },
+                        { name: "containerd", mountPath: "/run/containerd", readOnly: true },
+                        { name: "cgroups", mountPath: "/host/sys/fs/cgroup", readOnly: true },
+                        { name: "pod-logs", mountPath: "/var/log/pods", readOnly: true },
+                    ],
                 })],
-                volumes: [{ name: "job-exporter-log", emptyDir: {} }, hostPathVolume("dev", "/dev")],
+                volumes: [{ name: "job-exporter-log", emptyDir: {} }, hostPathVolume("dev", "/dev"),
+                    { name: "docker", configMap: { name: "job-exporter-docker", defaultMode: 0o555 } },
+                    hostPathVolume("containerd", "/run/containerd", "Directory"), hostPathVolume("cgroups", "/sys/fs/cgroup", "Directory"),
+                    hostPathVolume("pod-logs", "/var/log/pods", "DirectoryOrCreate")],
             },
         }));
     }
@@ -172,7 +183,8 @@ export function monitoringManifests(ctx: PaiContext): K8sObject[] {
                         name: "watchdog", image: ctx.paiImage("watchdog"),
                         requests: { cpu: "50m", memory: "128Mi" },
                         // The image has no start command: src/watchdog/deploy/watchdog.yaml.template's.
-                        command: ["./watchdog", "-collection-interval", "180", "-gc-interval", "60", "-port", String(watchdogPort)],
+                        // Every 30 s, not upstream's 180: NodeNotReady and the dashboards' node counts come from it.
+                        command: ["./watchdog", "-collection-interval", "30", "-gc-interval", "60", "-port", String(watchdogPort)],
                         env: [{ name: "LOGGING_LEVEL", value: "INFO" }],
                         ports: [{ containerPort: watchdogPort, hostPort: watchdogPort }],
                         readinessProbe: httpProbe("/healthz", watchdogPort, 30),
@@ -180,6 +192,9 @@ export function monitoringManifests(ctx: PaiContext): K8sObject[] {
                 },
             }),
         );
+    }
+    if (certificateCheck(ctx)) {
+        objects.push(...certificateCheckManifests(ctx));
     }
     return objects;
 }

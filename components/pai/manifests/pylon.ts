@@ -4,6 +4,7 @@ import { logManagerPort } from "./log-manager";
 import { restServerPort, webportalPort } from "./rest-server";
 import { grafanaPort, prometheusPort, alertManagerPort } from "./monitoring";
 import { marketplacePorts } from "./marketplace";
+import { legacyDashboards } from "./dashboards";
 
 /** The Secret (type kubernetes.io/tls) with the portal's certificate chain and key, made by PaiServices. */
 export const pylonTlsSecret = "pylon-tls";
@@ -68,7 +69,15 @@ export function pylonConfig(ctx: PaiContext): string {
         routes.push(`location /alert-manager/ { auth_request /openpai-auth/admin; proxy_pass http://${master}:${alertManagerPort}/alert-manager/; }`);
     }
     if (ctx.services.grafana) {
-        routes.push(`location /grafana/ { proxy_pass http://${master}:${grafanaPort}/grafana/; proxy_set_header Host $host; }`);
+        // The portal's Grafana 4 links (/grafana/dashboard/db/<slug>?var-...) go to the dashboards
+        // here (dashboards.ts legacyDashboards), keeping their variables and time range. Only the
+        // portal's own pages may show Grafana in a frame.
+        routes.push(
+            "location ~ ^/grafana/dashboard/db/(?<legacy_dashboard>[A-Za-z0-9_-]+)$ { if ($openpai_dashboard = \"\") { return 404; } "
+            + "return 302 /grafana/d/$openpai_dashboard/$legacy_dashboard$is_args$args; }",
+            `location /grafana/ { proxy_pass http://${master}:${grafanaPort}/grafana/; proxy_set_header Host $host; `
+            + "add_header Content-Security-Policy \"frame-ancestors 'self'\" always; }",
+        );
     }
     if (ctx.services.marketplace) {
         routes.push(`location /marketplace/api/ { proxy_pass http://${master}:${marketplacePorts.restserver}/; }`);
@@ -92,6 +101,12 @@ export function pylonConfig(ctx: PaiContext): string {
         "    default $http_authorization;",
         "    \"\" \"Bearer $cookie_token\";",
         "  }",
+        ...(ctx.services.grafana ? [
+            "  map $legacy_dashboard $openpai_dashboard {",
+            "    default \"\";",
+            ...Object.entries(legacyDashboards).map(([slug, uid]) => `    ${slug} ${uid};`),
+            "  }",
+        ] : []),
         "  server {",
         "    listen 80;",
         "    location = /healthz { return 200 'ok'; }",

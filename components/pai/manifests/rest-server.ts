@@ -1,30 +1,61 @@
 import * as yaml from "js-yaml";
-import { hivedPort, PaiContext, PaiGroup } from "../context";
-import { accessFor, configMap, container, daemonSet, httpProbe, K8sObject, onMaster, secretEnv, serviceAccount, ServiceAccess } from "../objects";
+import { hivedPort, PaiContext } from "../context";
+import { paiFile } from "../files";
+import { accessFor, configMap, container, daemonSet, httpProbe, K8sObject, onMaster, secretEnv, serviceAccount, ServiceAccess, sha256Annotation } from "../objects";
 import { databaseSecret, writeMergerPort } from "./database";
 import { restServerExitSpec } from "./exit-specs";
 import { logManagerPort, logManagerSecret } from "./log-manager";
 import { alertManagerPort } from "./monitoring";
+import { storageConfigsByGroup } from "./storage";
 
 /** Secret holding the generated admin credentials and JWT secret (created by PaiServices). */
 export const restServerSecret = { name: "rest-server-secrets", adminUser: "admin-username", adminPassword: "admin-password", jwt: "jwt-secret" };
 export const restServerPort = 9186;
 export const webportalPort = 9286;
 
+/** OpenPAI's own groups, always in group.yaml (src/rest-server/deploy/group-configmap/group.yaml.template). */
+const openPaiGroups = [
+    { name: "admingroup", description: "admin's group", admin: true, virtualClusters: [] as string[] },
+    { name: "default", description: "group for default vc", admin: false, virtualClusters: ["default"] },
+];
+
+/** A group as rest-server keeps it (src/rest-server/src/utils/manager/group/crudK8sSecret.js), with the storages granted to it. */
+interface RenderedGroup {
+    groupname: string;
+    description: string;
+    externalName: string;
+    extension: { acls: { virtualClusters: string[]; admin: boolean; storageConfigs: string[] } };
+}
+
+/** OpenPAI's groups, then the stack's, each with its storages (group.yaml's `extension.acls.storageConfigs`). */
+function renderedGroups(ctx: PaiContext): RenderedGroup[] {
+    const storages = storageConfigsByGroup(ctx);
+    return [...openPaiGroups, ...ctx.groups].map(g => ({
+        groupname: g.name, description: g.description, externalName: "",
+        extension: { acls: { virtualClusters: g.virtualClusters, admin: g.admin, storageConfigs: storages.get(g.name) ?? [] } },
+    }));
+}
+
 /**
  * group.yaml as rest-server reads it at start (src/rest-server/src/config/authn.js, shape of
  * src/rest-server/deploy/group-configmap/group.yaml.template; it crashes without the file):
  * OpenPAI's admin and default groups, then the stack's groups.
  */
-export function groupConfiguration(groups: PaiGroup[]): string {
-    const group = (name: string, description: string, admin: boolean, virtualClusters: string[]) =>
-        ({ groupname: name, description, externalName: "", extension: { acls: { virtualClusters, admin } } });
-    return yaml.dump({
-        groupDataSource: "basic",
-        adminGroup: group("admingroup", "admin's group", true, []),
-        defaultGroup: group("default", "group for default vc", false, ["default"]),
-        grouplist: groups.map(g => group(g.name, g.description, g.admin, g.virtualClusters)),
-    }, { lineWidth: -1 });
+export function groupConfiguration(ctx: PaiContext): string {
+    const [adminGroup, defaultGroup, ...grouplist] = renderedGroups(ctx);
+    return yaml.dump({ groupDataSource: "basic", adminGroup, defaultGroup, grouplist }, { lineWidth: -1 });
+}
+
+/**
+ * What the group-sync init container writes before rest-server starts (files/group-sync.js).
+ * rest-server creates a group of group.yaml only when it does not exist yet
+ * (src/rest-server/src/models/v2/group.js createGroupIfNonExistent), so a storage granted, a VC
+ * given or an admin flag set later would never reach a running cluster (OpenPAI's admins made
+ * these changes by REST calls). Groups with `stack: true` are the stack's: their description and acls are
+ * set; OpenPAI's own groups keep what rest-server and the admins gave them but their storages.
+ */
+export function groupSyncSpec(ctx: PaiContext): string {
+    return JSON.stringify(renderedGroups(ctx).map((g, i) => ({ ...g, stack: i >= openPaiGroups.length })), null, 1);
 }
 
 /**
@@ -113,17 +144,29 @@ export function restServerManifests(ctx: PaiContext): K8sObject[] {
         { name: "hived-spec", mountPath: "/hived-spec", configMap: "hivedscheduler-config" },
         { name: "exit-spec", mountPath: "/k8s-job-exit-spec-configuration", configMap: "k8s-job-exit-spec-configuration" },
     ];
+    const groupYaml = groupConfiguration(ctx);
+    const groupSync = { "group-sync.js": paiFile("group-sync.js"), "groups.json": groupSyncSpec(ctx) };
     return [
-        configMap("group-configuration", ctx.namespace, { "group.yaml": groupConfiguration(ctx.groups) }),
+        configMap("group-configuration", ctx.namespace, { "group.yaml": groupYaml }),
+        configMap("group-sync", ctx.namespace, groupSync),
         configMap("k8s-job-exit-spec-configuration", ctx.namespace, { "k8s-job-exit-spec.yaml": yaml.dump(restServerExitSpec(), { lineWidth: -1 }) }),
         serviceAccount(account.name, account.namespace),
         ...accessFor("pai-rest-server", account, restServerAccess(ctx)),
         daemonSet({
             name: "rest-server", namespace: ctx.namespace,
+            // rest-server reads group.yaml at start only: a group or storage change rolls it, and the
+            // init container writes the groups first.
+            podAnnotations: sha256Annotation(`${groupYaml}${groupSync["group-sync.js"]}${groupSync["groups.json"]}`),
             podSpec: {
                 ...onMaster,
                 serviceAccountName: account.name,
                 priorityClassName: "pai-daemon-priority",
+                initContainers: [container({
+                    name: "group-sync", image: ctx.paiImage("rest-server"),
+                    requests: { cpu: "10m", memory: "64Mi" },
+                    command: ["node", "/group-sync/group-sync.js", "/group-sync/groups.json"],
+                    volumeMounts: [{ name: "group-sync", mountPath: "/group-sync", readOnly: true }],
+                })],
                 containers: [container({
                     name: "rest-server", image: ctx.paiImage("rest-server"),
                     requests: { cpu: "250m", memory: "512Mi" }, limits: { cpu: "2", memory: "2Gi" },
@@ -132,7 +175,7 @@ export function restServerManifests(ctx: PaiContext): K8sObject[] {
                     readinessProbe: httpProbe("/api/v2/info", 8080),
                     volumeMounts: files.map(f => ({ name: f.name, mountPath: f.mountPath })),
                 })],
-                volumes: files.map(f => ({ name: f.name, configMap: { name: f.configMap } })),
+                volumes: [...files, { name: "group-sync", configMap: "group-sync" }].map(f => ({ name: f.name, configMap: { name: f.configMap } })),
             },
         }),
     ];
