@@ -7,6 +7,7 @@
 #   lab.sh host rm NAME              stop it and delete its disk
 #   lab.sh host ssh NAME [CMD...]    ssh in as the sudo user with the lab's key
 #   lab.sh host list                 "NAME ADDRESS running|stopped" lines
+#   lab.sh nfs up|down               the NFS server for team storage; up prints "ADDRESS PATH PSEUDO"
 #   lab.sh status                    services and hosts, with each host's memory
 #   lab.sh down                      stop everything, undo the machine settings, drop the state
 #   lab.sh key                       path of the lab's SSH private key
@@ -22,13 +23,15 @@ source "$lab_dir/lib/rootfs.sh"
 source "$lab_dir/services/machine.sh"
 # shellcheck source=services/services.sh
 source "$lab_dir/services/services.sh"
+# shellcheck source=services/nfs.sh
+source "$lab_dir/services/nfs.sh"
 # shellcheck source=hosts/provision.sh
 source "$lab_dir/hosts/provision.sh"
 # shellcheck source=hosts/hosts.sh
 source "$lab_dir/hosts/hosts.sh"
 
 usage() {
-  sed -n '2,14s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+  sed -n '2,15s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
   exit 2
 }
 
@@ -112,9 +115,18 @@ cmd_host() {
   esac
 }
 
+cmd_nfs() {
+  case "${1:-}" in
+    up) lock && lab_nfs_up ;;
+    down) lock && lab_nfs_down ;;
+    *) usage ;;
+  esac
+}
+
 cmd_down() {
   lock
   lab_hosts_down
+  lab_nfs_down
   lab_services_down
   lab_machine_down
   if [[ -d "$lab_state" ]]; then
@@ -147,6 +159,7 @@ main() {
     up) cmd_up ;;
     build) cmd_build ;;
     host) cmd_host "$@" ;;
+    nfs) cmd_nfs "$@" ;;
     down) cmd_down ;;
     status) cmd_status ;;
     key) lab_key ;;
