@@ -184,7 +184,7 @@ describe("Alertmanager and alert-handler", () => {
     it("keep the SMTP password in a Secret only: the Deployment's config hash does not depend on it", () => {
         const all = objects();
         const deployment = find(all, "Deployment", "alertmanager").spec.template;
-        assert.deepStrictEqual(deployment.spec.volumes, [{ name: "config", secret: { secretName: "alertmanager-config", defaultMode: 0o440 } }]);
+        assert.deepStrictEqual(deployment.spec.volumes, [{ name: "config", secret: { secretName: "alertmanager-config", defaultMode: 0o444 } }]);
         // The pod rolls with the config as rendered without the password; the password itself is only in the Secret's text.
         assert.deepStrictEqual(deployment.metadata.annotations, sha256Annotation(alertmanagerConfig(contextFor(), "")));
         assert.ok(alertmanagerConfig(contextFor(), "s3cret-password").includes("auth_password: s3cret-password"));

@@ -200,7 +200,8 @@ export function alertingManifests(ctx: PaiContext): K8sObject[] {
                     ports: [{ containerPort: alertManagerPort, hostPort: alertManagerPort }],
                     volumeMounts: [{ name: "config", mountPath: "/etc/alertmanager", readOnly: true }],
                 })],
-                volumes: [{ name: "config", secret: { secretName: alertmanagerConfigSecret.name, defaultMode: 0o440 } }],
+                // Readable by the user Alertmanager runs as (nobody): the pod holds nothing else.
+                volumes: [{ name: "config", secret: { secretName: alertmanagerConfigSecret.name, defaultMode: 0o444 } }],
             },
         }),
         serviceAccount(account.name, account.namespace),
