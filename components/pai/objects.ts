@@ -126,11 +126,23 @@ export function statefulSet(args: WorkloadArgs): K8sObject {
     };
 }
 
+/** Whether a pod answers on its node's ports: the host network, or a container's hostPort. */
+function holdsHostPorts(podSpec: Record<string, unknown>): boolean {
+    const containers = (podSpec.containers ?? []) as { ports?: { hostPort?: number }[] }[];
+    return podSpec.hostNetwork === true || containers.some(c => (c.ports ?? []).some(p => p.hostPort !== undefined));
+}
+
+/**
+ * A Deployment of one pod. One that answers on its node's ports is replaced by stopping the old
+ * pod first (Recreate): a rolling update's new pod could never start beside the old one on the
+ * one node they are pinned to (the master), and the update would hang.
+ */
 export function deployment(args: WorkloadArgs): K8sObject {
+    const strategy = args.strategy ?? (holdsHostPorts(args.podSpec) ? { type: "Recreate" } : undefined);
     return {
         apiVersion: "apps/v1", kind: "Deployment",
         metadata: { name: args.name, namespace: args.namespace, labels: labels(args.name) },
-        spec: { replicas: 1, selector: { matchLabels: { app: args.name } }, ...(args.strategy ? { strategy: args.strategy } : {}), template: template(args) },
+        spec: { replicas: 1, selector: { matchLabels: { app: args.name } }, ...(strategy ? { strategy } : {}), template: template(args) },
     };
 }
 

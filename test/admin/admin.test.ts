@@ -107,8 +107,18 @@ describe("what an admin relies on: storage, alerts, job metrics, attempt history
         const started = Date.now();
         must(pai.pai.run(["up", "--yes", "--skip-preview"]));
         pai.timings.admin_up = Date.now() - started;
-        await waitFor("rest-server after its roll", async () => (await pai.rest("GET", "/api/v2/info")).status === 200 || undefined);
-        admin = await pai.login("admin", pai.adminPassword());
+        // rest-server restarted for the groups: wait until it takes an admin's fresh token (a token it
+        // just issued can be refused while it settles; each refusal and its log are printed).
+        admin = await waitFor("rest-server to accept an admin's token", async () => {
+            const token = await pai.login("admin", pai.adminPassword());
+            const me = await pai.rest("GET", "/api/v2/users/admin", { token });
+            if (me.status !== 200) {
+                const log = pai.kubectl(["logs", "-n", "default", "daemonset/rest-server", "--tail=15"]);
+                process.stdout.write(`      rest-server refused a fresh admin token: ${me.status} ${JSON.stringify(me.body)}; its log:\n${log}\n`);
+                return undefined;
+            }
+            return token;
+        }, 5 * 60 * 1000);
         await pai.ensureUser(admin, "alice", "alice-password", ["default", "vision"]);
         await pai.ensureUser(admin, "bob", "bob-password", ["default", "nlp"]);
         alice = await pai.login("alice", "alice-password");

@@ -141,6 +141,21 @@ describe("alert rules (the conditions OpenPAI's admins were alerted on)", () => 
         assert.ok(alertRulesFile(contextFor()).includes("NodeNotReady"));
     });
 
+    it("Deployments on the master's ports are replaced old pod first: a rolling update's new pod could not start beside the old one", () => {
+        const all = objects({ services: { marketplace: true } });
+        for (const d of all.filter(o => o.kind === "Deployment") as any[]) {
+            const pod = d.spec.template.spec;
+            const onHostPorts = pod.hostNetwork === true || pod.containers.some((c: any) => (c.ports ?? []).some((p: any) => p.hostPort));
+            if (onHostPorts) {
+                assert.deepStrictEqual(d.spec.strategy, { type: "Recreate" }, d.metadata.name);
+            }
+        }
+        for (const name of ["prometheus", "alertmanager", "watchdog", "grafana"]) {
+            assert.deepStrictEqual(find(all, "Deployment", name).spec.strategy, { type: "Recreate" }, name);
+        }
+        assert.strictEqual(find(all, "Deployment", "alert-handler").spec.strategy, undefined, "on the pod network it rolls");
+    });
+
     it("watchdog counts nodes and pods every 30 s, so NodeNotReady fires within minutes", () => {
         const watchdog = find(objects(), "Deployment", "watchdog").spec.template.spec.containers[0];
         assert.deepStrictEqual(watchdog.command.slice(0, 3), ["./watchdog", "-collection-interval", "30"]);
