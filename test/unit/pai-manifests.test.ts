@@ -94,14 +94,17 @@ describe("PAI service manifests", () => {
         assert.strictEqual(env.LAUNCHER_SCHEDULER, "hivedscheduler");
     });
 
-    it("rolls exactly the HiveD pod when the hived config changes", () => {
-        const hash = (vcs: Record<string, unknown>) => {
-            const hs = allObjects({ virtualClusters: vcs }).find(o => o.metadata.name === "hivedscheduler-hs")!;
-            return (hs.spec as any).template.metadata.annotations[hivedConfigHashAnnotation];
+    it("rolls HiveD and rest-server (which reads the hived config at start) when the hived config changes", () => {
+        const hash = (vcs: Record<string, unknown>, name: string) => {
+            const workload = allObjects({ virtualClusters: vcs }).find(o => o.metadata.name === name && (o.spec as any)?.template)!;
+            return (workload.spec as any).template.metadata.annotations[hivedConfigHashAnnotation];
         };
-        const before = hash({ default: { "gpu-machine": 1 }, vc1: { "gpu-machine": 1 } });
-        assert.strictEqual(hash({ default: { "gpu-machine": 1 }, vc1: { "gpu-machine": 1 } }), before);
-        assert.notStrictEqual(hash({ default: { "gpu-machine": 2 }, vc1: { "gpu-machine": { cells: 0 } } }), before);
+        for (const name of ["hivedscheduler-hs", "rest-server"]) {
+            const before = hash({ default: { "gpu-machine": 1 }, vc1: { "gpu-machine": 1 } }, name);
+            assert.match(before, /^[0-9a-f]{16}$/, name);
+            assert.strictEqual(hash({ default: { "gpu-machine": 1 }, vc1: { "gpu-machine": 1 } }, name), before, name);
+            assert.notStrictEqual(hash({ default: { "gpu-machine": 2 }, vc1: { "gpu-machine": { cells: 0 } } }, name), before, name);
+        }
         const schedulers = allObjects({ virtualClusters: { default: { "gpu-machine": 1 }, vc1: { "gpu-machine": 1 } } })
             .filter(o => o.kind === "Deployment" && o.metadata.name.startsWith("hivedscheduler-ds-"));
         assert.deepStrictEqual(schedulers.map(s => s.metadata.name), ["hivedscheduler-ds-default", "hivedscheduler-ds-vc1"]);

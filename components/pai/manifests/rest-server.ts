@@ -5,6 +5,7 @@ import { accessFor, configMap, container, daemonSet, httpProbe, K8sObject, onMas
 import { databaseSecret, writeMergerPort } from "./database";
 import { restServerExitSpec } from "./exit-specs";
 import { logManagerPort, logManagerSecret } from "./log-manager";
+import { hivedConfigHashAnnotation } from "./hivedscheduler";
 import { alertManagerPort } from "./monitoring";
 import { storageConfigsByGroup } from "./storage";
 
@@ -155,8 +156,13 @@ export function restServerManifests(ctx: PaiContext): K8sObject[] {
         daemonSet({
             name: "rest-server", namespace: ctx.namespace,
             // rest-server reads group.yaml at start only: a group or storage change rolls it, and the
-            // init container writes the groups first.
-            podAnnotations: sha256Annotation(`${groupYaml}${groupSync["group-sync.js"]}${groupSync["groups.json"]}`),
+            // init container writes the groups first. It reads the hived config at start too
+            // (src/rest-server/src/config/vc.js: the SKU types and VCs it checks jobs against), so a
+            // VC change rolls it with HiveD.
+            podAnnotations: {
+                ...sha256Annotation(`${groupYaml}${groupSync["group-sync.js"]}${groupSync["groups.json"]}`),
+                [hivedConfigHashAnnotation]: ctx.hived.hash,
+            },
             podSpec: {
                 ...onMaster,
                 serviceAccountName: account.name,
