@@ -72,11 +72,13 @@ describe("the quick start, as the README prints it, seen in a browser", function
         fs.mkdirSync(screenshotDir, { recursive: true });
         const { browser, home } = await browserTrusting(pai.portalCa);
         try {
-            const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+            // Wide enough for every column of the job list (narrower, its status column is cut off).
+            const page = await browser.newPage({ viewport: { width: 1920, height: 1000 } });
             const loginShot = path.join(screenshotDir, "login.png");
             await portalLogin(page, portal, "admin", pai.adminPassword(), loginShot);
             await page.goto(`${portal}/job-list.html`, { waitUntil: "networkidle" });
             const row = page.getByRole("row").filter({ hasText: "hello-cpu" });
+            await row.first().scrollIntoViewIfNeeded({ timeout: 120000 });
             await row.getByText("Succeeded").waitFor({ timeout: 120000 });
             const listShot = path.join(screenshotDir, "job-list.png");
             await page.screenshot({ path: listShot, fullPage: true });

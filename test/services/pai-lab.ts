@@ -111,9 +111,16 @@ export class PaiLab {
             this.pai.writeConfig(wanted);
             const started = Date.now();
             must(this.pai.run(["up", "--yes", "--skip-preview"]));
+            // The up returns once the new pod specs are written; the services it rolled (HiveD and
+            // rest-server on a VC change, pylon on a certificate change) answer after their rollout.
+            for (const workload of ["statefulset/hivedscheduler-hs", "daemonset/rest-server", "daemonset/pylon"]) {
+                this.kubectl(["-n", "default", "rollout", "status", workload, "--timeout=5m"]);
+            }
             this.timings.reset_up = Date.now() - started;
         }
         this.portalCa = must(this.pai.run(["stack", "output", "portalCaCertificate"])).stdout.trim();
+        // The quick start's printed commands trust this file; a tier's own certificate replaced the CA.
+        fs.writeFileSync(path.join(quickstartState, "openpai-ca.crt"), `${this.portalCa}\n`);
         await waitFor("the portal", async () => (await this.fetch("/rest-server/api/v2/info")).status === 200 || undefined);
         await this.stopActiveJobs();
     }
@@ -121,7 +128,11 @@ export class PaiLab {
     /** Stops every job that runs or waits (a tier leaves its jobs behind) and waits until they stopped. */
     private async stopActiveJobs(): Promise<void> {
         const token = await this.login("admin", this.adminPassword());
-        const jobs = (await this.rest("GET", "/api/v2/jobs", { token })).body as { name: string; username: string; state: string }[];
+        // rest-server may still be syncing after a roll: list until it answers with the list.
+        const jobs = await waitFor("rest-server's job list", async () => {
+            const r = await this.rest("GET", "/api/v2/jobs", { token });
+            return r.status === 200 && Array.isArray(r.body) ? r.body as { name: string; username: string; state: string }[] : undefined;
+        });
         const active = jobs.filter(j => ["RUNNING", "WAITING"].includes(j.state));
         for (const job of active) {
             await this.rest("PUT", `/api/v2/jobs/${job.username}~${job.name}/executionType`, { token, json: { value: "STOP" } });

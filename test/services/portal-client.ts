@@ -33,8 +33,11 @@ export function portalRequest(url: string, options: PortalRequest = {}): Promise
         const req = client.request(target, {
             method: options.method ?? "GET", headers: options.headers, ca: options.ca, localAddress: options.localAddress,
             timeout: options.timeoutMs ?? 30000,
+            // A connection of its own, as a new client's: no socket kept from before pylon rolled
+            // (reset) or its certificate changed (a reused TLS session shows the old one).
+            agent: false,
         }, res => {
-            // Read now: a kept-alive socket leaves the response once its body is read.
+            // Read now: the socket leaves the response once its body is read.
             const peerCertificate = res.socket instanceof tls.TLSSocket ? res.socket.getPeerCertificate() : undefined;
             const chunks: Buffer[] = [];
             res.on("data", chunk => chunks.push(chunk));
