@@ -29,6 +29,7 @@ apt_signing_key() {
       --quick-gen-key "OpenPAI lab apt repository (test key) <apt@openpai-lab.invalid>" rsa3072 sign never
     gpg --homedir "$apt_signing_home/gnupg" --batch --with-colons --list-secret-keys \
       | awk -F: '$1 == "fpr" { print $10; exit }' >"$apt_signing_home/fingerprint"
+    apt_gpg_done
     lab_changed "made the lab apt repository's signing key in $apt_signing_home"
   fi
   fingerprint="$(cat "$apt_signing_home/fingerprint")"
@@ -39,6 +40,12 @@ apt_signing_key() {
 apt_gpg() {
   gpg --homedir "$apt_signing_home/gnupg" --batch --quiet --pinentry-mode loopback --passphrase '' \
     --local-user "$(cat "$apt_signing_home/fingerprint")" --digest-algo SHA256 "$@"
+}
+
+# apt_gpg_done: stops the gpg-agent that signing started (it outlives the build otherwise, and the
+# lab's teardown promises no process left behind).
+apt_gpg_done() {
+  gpgconf --homedir "$apt_signing_home/gnupg" --kill gpg-agent
 }
 
 # deb_build ROOT NAME VERSION SECTION DEPENDS SUMMARY OUTDIR: ROOT holds the files; writes the
@@ -136,6 +143,7 @@ apt_repo_index() {
   apt_gpg --armor --detach-sign --output "$dir/Release.gpg" "$dir/Release"
   apt_gpg --clearsign --output "$dir/InRelease" "$dir/Release"
   apt_gpg --armor --export --output "$dir/Release.key" "$(cat "$apt_signing_home/fingerprint")"
+  apt_gpg_done
 }
 
 # apt_repo: builds the repository for the current inputs unless built, points $lab_cache/apt-repo
