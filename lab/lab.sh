@@ -61,27 +61,41 @@ cmd_up() {
   lab_log "lab up in $((SECONDS - start)) s: registry $lab_bridge_address:$lab_registry_port, apt repo :$lab_apt_repo_port, apt proxy :$lab_apt_proxy_port"
 }
 
-# The build steps that exist: the hosts' rootfs always; images and packages once their parts
-# of the lab are there.
+# The build steps: the hosts' rootfs first, then images and packages (artifacts) and the PAI
+# images side by side once their parts exist: both spend much of their time waiting on downloads
+# and on single-threaded work (npm, link steps), so two cores serve them at once.
 cmd_build() {
   lock
-  local steps=(rootfs) script step n=0 start=$SECONDS step_start
+  local start=$SECONDS script n=1 total=1 failed=0 pid
+  local -a scripts=() pids=()
   for script in artifacts/build.sh pai-images/build.sh; do
-    [[ -f "$lab_dir/$script" ]] && steps+=("$script")
+    [[ -f "$lab_dir/$script" ]] && scripts+=("$script")
   done
-  for step in "${steps[@]}"; do
+  total=$((1 + ${#scripts[@]}))
+  lab_log "step 1 of $total: host rootfs (elapsed 0 s)"
+  lab_log "host rootfs: $(lab_rootfs host "${lab_host_packages[@]}")"
+  lab_log "step 1 of $total done in $((SECONDS - start)) s"
+  # The other steps cache their own work and may take long: hosts may start meanwhile.
+  unlock
+  for script in "${scripts[@]}"; do
     n=$((n + 1))
-    step_start=$SECONDS
-    lab_log "step $n of ${#steps[@]}: $step (elapsed $((SECONDS - start)) s)"
-    if [[ "$step" == rootfs ]]; then
-      lab_log "host rootfs: $(lab_rootfs host "${lab_host_packages[@]}")"
-      # The other steps cache their own work and may take long: hosts may start meanwhile.
-      unlock
-    else
-      bash "$lab_dir/$step" 9>&- || lab_die "step $n of ${#steps[@]} ($step) failed"
-    fi
-    lab_log "step $n of ${#steps[@]} done in $((SECONDS - step_start)) s (elapsed $((SECONDS - start)) s)"
+    lab_log "step $n of $total: $script, side by side with the others (elapsed $((SECONDS - start)) s)"
+    bash "$lab_dir/$script" 9>&- &
+    pids+=("$!")
   done
+  n=1
+  for pid in "${pids[@]}"; do
+    script="${scripts[$((n - 1))]}"
+    n=$((n + 1))
+    if wait "$pid"; then
+      lab_log "step $n of $total ($script) done (elapsed $((SECONDS - start)) s)"
+    else
+      lab_log "step $n of $total ($script) failed"
+      failed=1
+    fi
+  done
+  ((failed == 0)) || lab_die "the lab build failed (see the failed steps above)"
+  lab_log "lab build done in $((SECONDS - start)) s"
 }
 
 cmd_host() {

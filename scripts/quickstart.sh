@@ -57,20 +57,35 @@ if [[ "${1:-}" == "--down" ]]; then
   exit 0
 fi
 
-# Step 1: the Pulumi toolchain and the Kubernetes binaries, side by side (Go builds, cached).
+# The builds, all three side by side (each caches its work; warm, they only check their caches):
+# the Pulumi toolchain and the Kubernetes binaries (Go), and what the lab serves (host rootfs,
+# Kubernetes images and packages, PAI stand-in images), whose Kubernetes step waits for the
+# binaries by their lock while its other steps go on.
 mkdir -p "$state/logs"
-log "step 1 of 2: the Pulumi toolchain and the Kubernetes binaries, side by side (cold: about 35 minutes on 2 cores; cached: seconds)"
+log "step 1 of 3: the Pulumi toolchain (cold: about 40 minutes on 2 cores, side by side with steps 2 and 3; cached: seconds; log: $state/logs/toolchain.log)"
 bash scripts/toolchain.sh >"$state/logs/toolchain.out" 2>"$state/logs/toolchain.log" &
 toolchain_pid=$!
+log "step 2 of 3: the Kubernetes binaries (cold: about 30 minutes; log: $state/logs/kube-binaries.log)"
 bash scripts/kube-binaries.sh >"$state/logs/kube-binaries.out" 2>"$state/logs/kube-binaries.log" &
 kube_pid=$!
-wait "$toolchain_pid" || { tail -n 20 "$state/logs/toolchain.log" >&2; log "scripts/toolchain.sh failed (log: $state/logs/toolchain.log)"; exit 1; }
-wait "$kube_pid" || { tail -n 20 "$state/logs/kube-binaries.log" >&2; log "scripts/kube-binaries.sh failed (log: $state/logs/kube-binaries.log)"; exit 1; }
+log "step 3 of 3: the lab's host image, Kubernetes images and packages, PAI images (cold: about 60 minutes with the others; log: $state/logs/lab-build.log)"
+"${lab[@]}" build 2>"$state/logs/lab-build.log" &
+lab_pid=$!
+# build_wait PID N NAME LOG: waits for step N and reports it, or shows the end of its log.
+build_wait() {
+  if wait "$1"; then
+    log "step $2 of 3 ($3) done (elapsed $((SECONDS - stage_started)) s)"
+  else
+    tail -n 20 "$4" >&2
+    log "step $2 of 3 ($3) failed (log: $4)"
+    exit 1
+  fi
+}
+build_wait "$toolchain_pid" 1 "Pulumi toolchain" "$state/logs/toolchain.log"
+build_wait "$kube_pid" 2 "Kubernetes binaries" "$state/logs/kube-binaries.log"
+build_wait "$lab_pid" 3 "lab build" "$state/logs/lab-build.log"
 bin="$(tail -n 1 "$state/logs/toolchain.out")"
 kube_bin="$(tail -n 1 "$state/logs/kube-binaries.out")"
-# Step 2: what the lab serves (host rootfs, Kubernetes images and packages, PAI stand-in images).
-log "step 2 of 2: the lab's host image, Kubernetes images and packages, PAI images (cold: about 45 minutes; cached: seconds)"
-"${lab[@]}" build
 stage_done "builds (cached when warm)"
 
 # Everything a new shell needs to run the printed commands: `. .pulumi-quickstart/env.sh`.
