@@ -1,13 +1,13 @@
 import * as assert from "assert";
 import * as yaml from "js-yaml";
-import { ConfigError, hivedForStack, parseStackConfig } from "../../config";
+import { hivedForStack, parseStackConfig } from "../../config";
 import { paiContext } from "../../components/pai/context";
 import { alertHandlerPort, alertmanagerConfig, alertRules, alertRulesFile } from "../../components/pai/manifests/alerting";
 import { certificateMetric, kubeadmCertificates } from "../../components/pai/manifests/certificates";
 import { paiServices } from "../../components/pai/service";
 import { K8sObject, sha256Annotation } from "../../components/pai/objects";
-import { layout, rawStack } from "./helpers";
-import { openPaiFile } from "./upstream-source";
+import { configProblems, layout, rawStack } from "./helpers";
+import { upstreamHas } from "./upstream-source";
 import { metricNames, seriesOfExporters } from "./exporter-series";
 
 const alerts = {
@@ -36,23 +36,9 @@ function find(all: K8sObject[], kind: string, name: string): any {
 }
 
 function problems(values: Record<string, unknown>, secrets: string[]): string[] {
-    try {
-        parse(values, secrets);
-        return [];
-    } catch (err) {
-        assert.ok(err instanceof ConfigError, String(err));
-        return err.issues.map(i => `${i.path}: ${i.message}`);
-    }
+    return configProblems(() => parse(values, secrets));
 }
 
-function upstreamHas(file: string, fact: string): void {
-    const text = openPaiFile(file);
-    if (text === undefined) {
-        process.stdout.write(`      (OpenPAI's source not at hand: ${file} not checked)\n`);
-        return;
-    }
-    assert.ok(text.includes(fact), `${file} no longer says ${fact}`);
-}
 
 describe("openpai:alerts (where alerts go)", () => {
     it("takes e-mail recipients with an SMTP login whose password is a secret, and webhooks", () => {

@@ -12,7 +12,7 @@ import { pylonConfig } from "../../components/pai/manifests/pylon";
 import { paiServices } from "../../components/pai/service";
 import { K8sObject } from "../../components/pai/objects";
 import { layout, rawStack } from "./helpers";
-import { openPaiFile } from "./upstream-source";
+import { openPaiFile, upstreamHas } from "./upstream-source";
 import { exporterSeries, metricNames, seriesOfExporters } from "./exporter-series";
 
 function contextFor(values: Record<string, unknown> = {}) {
@@ -25,14 +25,6 @@ function objects(values: Record<string, unknown> = {}): K8sObject[] {
     return Object.values(paiServices).flatMap(s => s.manifests(ctx));
 }
 
-function upstreamHas(file: string, fact: string): void {
-    const text = openPaiFile(file);
-    if (text === undefined) {
-        process.stdout.write(`      (OpenPAI's source not at hand: ${file} not checked)\n`);
-        return;
-    }
-    assert.ok(text.includes(fact), `${file} no longer says ${fact}`);
-}
 
 /** Every PromQL expression of a dashboard's panels. */
 function queries(dashboard: { panels: Record<string, unknown>[] }): string[] {

@@ -5,15 +5,15 @@ import * as https from "https";
 import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { ConfigError, hivedForStack, parseStackConfig } from "../../config";
+import { hivedForStack, parseStackConfig } from "../../config";
 import { paiContext } from "../../components/pai/context";
 import { paiFile } from "../../components/pai/files";
 import { groupConfiguration, groupSyncSpec } from "../../components/pai/manifests/rest-server";
 import { storageConfigsByGroup, storageManifests } from "../../components/pai/manifests/storage";
 import { paiServices } from "../../components/pai/service";
 import { K8sObject } from "../../components/pai/objects";
-import { layout, rawStack } from "./helpers";
-import { openPaiFile } from "./upstream-source";
+import { configProblems, layout, rawStack } from "./helpers";
+import { upstreamHas } from "./upstream-source";
 
 const groups = [
     { name: "vision", virtualClusters: ["default"] },
@@ -35,24 +35,9 @@ function contextFor(values: Record<string, unknown> = {}) {
 }
 
 function problems(values: Record<string, unknown>, secrets = ["kubeconfig"]): string[] {
-    try {
-        parse(values, secrets);
-        return [];
-    } catch (err) {
-        assert.ok(err instanceof ConfigError, String(err));
-        return err.issues.map(i => `${i.path}: ${i.message}`);
-    }
+    return configProblems(() => parse(values, secrets));
 }
 
-/** Asserts an upstream file holds a fact; says so (and passes) when the sources are not at hand. */
-function upstreamHas(file: string, fact: string): void {
-    const text = openPaiFile(file);
-    if (text === undefined) {
-        process.stdout.write(`      (OpenPAI's source not at hand: ${file} not checked)\n`);
-        return;
-    }
-    assert.ok(text.includes(fact), `${file} no longer says ${fact}`);
-}
 
 describe("openpai:storage (team storage for jobs)", () => {
     it("takes an NFS export, a StorageClass or an existing claim, each granted to groups", () => {

@@ -1,6 +1,7 @@
 import { spawnSync } from "child_process";
 import * as path from "path";
-import { RawConfigValue } from "../../config";
+import * as assert from "assert";
+import { ConfigError, RawConfigValue } from "../../config";
 import { setTimeout as sleep } from "timers/promises";
 
 /** A valid layout: one master and `workers` 8-GPU workers. */
@@ -50,5 +51,16 @@ export async function registrationsSettled(registered: unknown[], quietMs = 300,
     while (count !== registered.length && Date.now() - started < limitMs) {
         count = registered.length;
         await sleep(quietMs);
+    }
+}
+
+/** The problems `parseIt` reports, as "path: message" lines (none when it parses). */
+export function configProblems(parseIt: () => unknown): string[] {
+    try {
+        parseIt();
+        return [];
+    } catch (err) {
+        assert.ok(err instanceof ConfigError, String(err));
+        return err.issues.map(i => `${i.path}: ${i.message}`);
     }
 }

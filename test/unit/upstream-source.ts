@@ -1,3 +1,4 @@
+import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
@@ -37,4 +38,21 @@ export function upstreamFile(tarball: string, file: string): string | undefined 
 /** OpenPAI v1.8.0's file at `file` (relative to the repository root, e.g. "src/rest-server/..."). */
 export function openPaiFile(file: string): string | undefined {
     return upstreamFile("pai-v1.8.0-src.tar.gz", `pai/${file}`);
+}
+
+/**
+ * Asserts OpenPAI v1.8.0's `file` still holds `fact` (text or pattern); says so, and passes, when
+ * the sources are not at hand.
+ */
+export function upstreamHas(file: string, fact: string | RegExp): void {
+    const text = openPaiFile(file);
+    if (text === undefined) {
+        process.stdout.write(`      (OpenPAI's source not at hand: ${file} not checked)\n`);
+        return;
+    }
+    if (typeof fact === "string") {
+        assert.ok(text.includes(fact), `${file} no longer says ${fact}`);
+    } else {
+        assert.match(text, fact, `${file} no longer says ${fact}`);
+    }
 }
