@@ -125,6 +125,39 @@ describe("secure by default, on the lab", function () {
         report.push(`write-merger from ${worker.name}: ${fromWorker}; from the master: ${ping}; HiveD pod from ${worker.name}: ${hived}`);
     });
 
+    it("RBAC as the API server enforces it: no PAI account may create pods, read Secrets or bind roles cluster-wide; no service was refused a call it makes", () => {
+        const accounts = pai.json<{ items: any[] }>(["get", "serviceaccounts", "-n", "default"]).items
+            .map(a => a.metadata.name as string).filter(name => name !== "default");
+        assert.ok(accounts.length >= 5, `PAI's service accounts: ${accounts}`);
+        const clusterWide = [["create", "pods"], ["get", "secrets"], ["create", "clusterrolebindings"], ["*", "*"]];
+        const granted: string[] = [];
+        for (const account of accounts) {
+            for (const [verb, resource] of clusterWide) {
+                const r = spawnSync("kubectl", ["--kubeconfig", pai.kubeconfig, "auth", "can-i", verb, resource, "--all-namespaces",
+                    "--as", `system:serviceaccount:default:${account}`], { encoding: "utf8", env: pai.engine.env });
+                if (r.stdout.trim() !== "no") {
+                    granted.push(`${account}: ${verb} ${resource} (${r.stdout.trim() || r.stderr.trim()})`);
+                }
+            }
+        }
+        assert.deepStrictEqual(granted, [], "cluster-wide grants");
+        // Enough for what the services do: the API server refused none of their calls so far.
+        const services = pai.json<{ items: any[] }>(["get", "pods", "-n", "default"]).items
+            .filter(p => (p.metadata.ownerReferences ?? []).some((o: any) => ["DaemonSet", "ReplicaSet", "StatefulSet"].includes(o.kind)));
+        const refused: string[] = [];
+        for (const pod of services) {
+            for (const c of pod.spec.containers) {
+                const log = pai.kubectl(["logs", "-n", "default", pod.metadata.name, "-c", c.name]);
+                const line = log.split("\n").find(l => /is forbidden: User "system:serviceaccount:/.test(l));
+                if (line) {
+                    refused.push(`${pod.metadata.name}/${c.name}: ${line.slice(0, 300)}`);
+                }
+            }
+        }
+        assert.deepStrictEqual(refused, [], "calls the API server refused a PAI service");
+        report.push(`RBAC: ${accounts.length} accounts, none with ${clusterWide.map(g => g.join(" ")).join(", ")} cluster-wide; ${services.length} service pods, no refused call in their logs`);
+    });
+
     it("HTTPS with the generated certificate: HTTP redirects, the certificate is the one the CA output signed, login works", async () => {
         const redirect = await portalRequest(`http://${master.address}/rest-server/api/v2/info`);
         assert.strictEqual(redirect.status, 308);
