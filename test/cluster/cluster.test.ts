@@ -95,7 +95,7 @@ describe("PAI on a local simulated GPU cluster (real API server, pulumi up)", fu
         timings.cluster_up_no_change = r.ms;
     });
 
-    it("a VC quota edit previews as the hived ConfigMap and the HiveD pod roll only, and applies", () => {
+    it("a VC quota edit previews as the hived ConfigMap and the roll of the two that read it at start (HiveD, rest-server) only, and applies", () => {
         config["openpai:virtualClusters"] = { default: { "gpu-machine": 2 }, vc1: { "gpu-machine": 0 } };
         stack.writeConfig(config);
         const { result, raw } = stack.preview();
@@ -103,6 +103,7 @@ describe("PAI on a local simulated GPU cluster (real API server, pulumi up)", fu
         assert.deepStrictEqual(changedSteps(result.steps), [
             "update openpai-pai-hived-scheduler-default-configmap-hivedscheduler-config",
             "update openpai-pai-hived-scheduler-default-statefulset-hivedscheduler-hs",
+            "update openpai-pai-rest-server-default-daemonset-rest-server",
         ]);
         const before = cluster.json(["get", "statefulset", "hivedscheduler-hs"]).spec.template.metadata.annotations[hivedConfigHashAnnotation];
         const r = must(stack.run(["up", "--yes", "--skip-preview"]));
