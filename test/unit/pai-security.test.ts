@@ -115,7 +115,7 @@ describe("host guard: PAI's internal ports answer the master and PAI's pods only
         upstreamHas("src/database-controller/src/write-merger/index.js", /app\.listen\(port,/);
         const ports = guardedPorts(ctx);
         assert.deepStrictEqual(ports.master, [3000, 5432, 9091, 9093, 9101, 9186, 9286, 9748]);
-        assert.deepStrictEqual(ports.everyNode, [9100, 9102, 9103, 10256, 20244, 50051]);
+        assert.deepStrictEqual(ports.everyNode, [111, 9100, 9102, 9103, 10256, 20244, 50051]);
         const hostPorts = objects().flatMap(o => ((o.spec as any)?.template?.spec?.containers ?? []) as any[])
             .flatMap(c => (c.ports ?? []).map((p: any) => p.hostPort ?? p.containerPort)).filter(p => p !== undefined);
         const open = [...new Set(hostPorts)].filter(p => ![...ports.master, ...ports.everyNode].includes(p as number));
@@ -131,9 +131,11 @@ describe("host guard: PAI's internal ports answer the master and PAI's pods only
         const rules = hostGuardRules(ctx, "node");
         assert.match(rules, /type filter hook prerouting priority -150; policy accept;/);
         assert.match(rules, /ip saddr \{ 10.0.0.10, 10.200.0.0\/13 \} accept/);
-        assert.match(rules, /fib daddr type local tcp dport \{ 9100, 9102, 9103, 10256, 20244, 50051 \} counter drop/);
+        assert.match(rules, /fib daddr type local tcp dport \{ 111, 9100, 9102, 9103, 10256, 20244, 50051 \} counter drop/);
+        // rpcbind (nfs-common's, for NFSv3 locks) answers on UDP too.
+        assert.match(rules, /fib daddr type local udp dport 111 counter drop/);
         assert.match(rules, /ip daddr 10.200.0.0\/13 tcp dport != 53 counter drop/);
-        assert.match(hostGuardRules(ctx, "master"), /tcp dport \{ 3000, 5432, 9091, 9093, 9100, 9101, 9102, 9103, 9186, 9286, 9748, 10256, 20244, 50051 \}/);
+        assert.match(hostGuardRules(ctx, "master"), /tcp dport \{ 111, 3000, 5432, 9091, 9093, 9100, 9101, 9102, 9103, 9186, 9286, 9748, 10256, 20244, 50051 \}/);
         assert.ok(rules.indexOf("delete table") < rules.indexOf("chain prerouting"), "the table is replaced as a whole");
     });
 

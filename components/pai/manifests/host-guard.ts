@@ -17,6 +17,11 @@ const kubeProxyHealthPort = 10256;
 const kubeRouterHealthPort = 20244;
 /** kube-router's GoBGP gRPC API (--gobgp-admin-port): it changes the node's routes, unauthenticated. */
 const kubeRouterGobgpPort = 50051;
+/**
+ * rpcbind, which nfs-common brings for NFSv3's lock daemon (the kubeadm hosts' kernel step installs
+ * it for team storage): it answers anyone, on TCP and UDP, on every address.
+ */
+const rpcbindPort = 111;
 
 /**
  * TCP ports of the node's own addresses that PAI's internal services answer on, by where they
@@ -30,7 +35,7 @@ export function guardedPorts(ctx: PaiContext): { master: number[]; everyNode: nu
         ...(s.prometheus ? [prometheusPort] : []), ...(s.alertManager ? [alertManagerPort] : []),
         ...(s.grafana ? [grafanaPort] : []), ...(s.watchdog ? [watchdogPort] : []),
         ...(s.marketplace ? Object.values(marketplacePorts) : [])];
-    const everyNode = [logManagerPort, kubeProxyHealthPort, kubeRouterHealthPort, kubeRouterGobgpPort,
+    const everyNode = [rpcbindPort, logManagerPort, kubeProxyHealthPort, kubeRouterHealthPort, kubeRouterGobgpPort,
         ...(s.nodeExporter ? [nodeExporterPort] : []), ...(s.jobExporter ? [jobExporterPort] : [])];
     return { master: [...master].sort((a, b) => a - b), everyNode: [...everyNode].sort((a, b) => a - b) };
 }
@@ -61,6 +66,8 @@ export function hostGuardRules(ctx: PaiContext, role: "master" | "node"): string
         `    ip saddr { ${ctx.master.hostip}, ${ctx.podCidr} } accept`,
         `    fib daddr type local tcp dport { ${set} } counter drop`,
         `    meta nfproto ipv6 tcp dport { ${set} } counter drop`,
+        `    fib daddr type local udp dport ${rpcbindPort} counter drop`,
+        `    meta nfproto ipv6 udp dport ${rpcbindPort} counter drop`,
         `    ip daddr ${ctx.podCidr} tcp dport != 53 counter drop`,
         "  }",
         "}",
