@@ -12,7 +12,7 @@ import { kubeRouterManifests } from "../../components/kubernetes/kube-router";
 import { K8sObject } from "../../components/pai/objects";
 import { policies } from "../../policy/policies";
 import { layout, rawStack } from "./helpers";
-import { openPaiFile, upstreamTarball } from "./upstream-source";
+import { openPaiFile, upstreamHas, upstreamTarball } from "./upstream-source";
 
 const python = spawnSync("python3", ["--version"]).status === 0;
 
@@ -249,7 +249,11 @@ setTimeout(() => console.log(JSON.stringify({ rows: global.rows, log: global.log
         const { rows, log } = JSON.parse(r.stdout);
         assert.deepStrictEqual(rows.framework_history.map((h: any) => [h.frameworkName, h.attemptIndex, h.historyType]), [["f1", 0, "retry"]]);
         const snapshot = JSON.parse(rows.framework_history[0].snapshot);
-        assert.strictEqual(snapshot.status.state, "AttemptCompleted");
+        // rest-server renders history rows by convertState, which reads AttemptCompleted as RUNNING:
+        // the attempt is kept as Completed, read by its exit code.
+        upstreamHas("src/rest-server/src/models/v2/utils/frameworkConverter.js", /const state = convertState\(\s*framework\.status\.state,/);
+        assert.strictEqual(snapshot.status.state, "Completed");
+        assert.strictEqual(snapshot.status.attemptStatus.id, 0);
         assert.strictEqual(snapshot.status.attemptStatus.taskRoleStatusesCompressed, null);
         assert.strictEqual(snapshot.status.attemptStatus.taskRoleStatuses[0].taskStatuses[0].state, "TaskCompleted");
         assert.strictEqual(rows.framework_history[0].uid, require("crypto").createHash("md5").update("f1+0+retry").digest("hex"), "keyed as fluentd keyed it");

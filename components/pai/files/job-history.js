@@ -29,9 +29,14 @@ const completedTasks = new Map();
 async function saveFrameworkAttempt(snapshot) {
   const framework = snapshot.getSnapshot();
   const attempt = framework.status.attemptStatus.id;
+  // rest-server renders a history row by its Framework state (convertToJobAttempt's convertState,
+  // src/rest-server/src/models/v2/utils/frameworkConverter.js), which reads AttemptCompleted, the
+  // state FrameworkController snapshots a retry in, as RUNNING. The attempt is over: it is kept as
+  // Completed, which reads as its exit code says (FAILED, STOPPED or SUCCEEDED).
+  framework.status.state = 'Completed';
   const [, created] = await database.FrameworkHistory.findOrCreate({
     where: { uid: md5(`${framework.metadata.name}+${attempt}+retry`) },
-    defaults: { frameworkName: framework.metadata.name, attemptIndex: attempt, historyType: 'retry', snapshot: snapshot.getString() },
+    defaults: { frameworkName: framework.metadata.name, attemptIndex: attempt, historyType: 'retry', snapshot: JSON.stringify(framework) },
   });
   if (created) {
     logger.info(`job-history: framework ${framework.metadata.name} attempt ${attempt} recorded`);
