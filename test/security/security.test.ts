@@ -141,7 +141,11 @@ describe("secure by default, on the lab", function () {
             }
         }
         assert.deepStrictEqual(granted, [], "cluster-wide grants");
-        // Enough for what the services do: the API server refused none of their calls so far.
+        // Enough for what the services do: the API server refused none of their calls so far, but
+        // one: rest-server creates the pai-user-token namespace at start without waiting for the
+        // answer (src/rest-server/src/models/token.js); the program made it, and a grant to create
+        // namespaces could not be narrowed to that one (create requests carry no name to match).
+        const knownRefusal = /User "system:serviceaccount:default:rest-server" cannot create resource "namespaces" in API group "" at the cluster scope/;
         const services = pai.json<{ items: any[] }>(["get", "pods", "-n", "default"]).items
             .filter(p => (p.metadata.ownerReferences ?? []).some((o: any) => ["DaemonSet", "ReplicaSet", "StatefulSet"].includes(o.kind)));
         const refused: string[] = [];
@@ -150,7 +154,7 @@ describe("secure by default, on the lab", function () {
                 // Whole logs (frameworkcontroller's runs to megabytes), read as they stream.
                 const log = spawnSync("kubectl", ["--kubeconfig", pai.kubeconfig, "logs", "-n", "default", pod.metadata.name, "-c", c.name],
                     { encoding: "utf8", env: pai.engine.env, maxBuffer: 1 << 30 }).stdout ?? "";
-                const line = log.split("\n").find(l => /is forbidden: User "system:serviceaccount:/.test(l));
+                const line = log.split("\n").find(l => /is forbidden: User "system:serviceaccount:/.test(l) && !knownRefusal.test(l));
                 if (line) {
                     refused.push(`${pod.metadata.name}/${c.name}: ${line.slice(0, 300)}`);
                 }
