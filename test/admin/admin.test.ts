@@ -245,12 +245,14 @@ describe("what an admin relies on: storage, alerts, job metrics, attempt history
             }
             return result;
         };
-        // Disk I/O is a rate: it answers once job-exporter's series has two samples.
-        const jobPanels = await waitFor("the job dashboard's CPU, memory and disk panels", async () => {
+        // Disk I/O is a rate: it answers once job-exporter's series has two samples. The last
+        // answers stay for the assertions below, which name a panel still empty.
+        let jobPanels: Record<string, number> = {};
+        await waitFor("the job dashboard's CPU, memory and disk panels", async () => {
             report.length = 0;
-            const panels = await answers(jobDashboard(), q => q.replaceAll("$job", jobName));
-            return ["CPU", "Memory", "Disk I/O"].every(panel => panels[panel] > 0) ? panels : undefined;
-        }, 4 * 60 * 1000).catch(() => answers(jobDashboard(), q => q.replaceAll("$job", jobName)));
+            jobPanels = await answers(jobDashboard(), q => q.replaceAll("$job", jobName));
+            return ["CPU", "Memory", "Disk I/O"].every(panel => jobPanels[panel] > 0) || undefined;
+        }, 4 * 60 * 1000).catch(() => undefined);
         const clusterPanels = await answers(clusterDashboard(), q => q.replaceAll("$node", ".*"));
         process.stdout.write(`      ${report.join("\n      ")}\n`);
         for (const panel of ["CPU", "Memory", "Disk I/O"]) {

@@ -146,7 +146,8 @@ export class PaiLab {
     }
 
     kubectl(args: string[], input?: string): string {
-        const r = spawnSync("kubectl", ["--kubeconfig", this.kubeconfig, ...args], { encoding: "utf8", input, env: this.engine.env });
+        // Whole answers: a service's log runs to megabytes (frameworkcontroller's).
+        const r = spawnSync("kubectl", ["--kubeconfig", this.kubeconfig, ...args], { encoding: "utf8", input, env: this.engine.env, maxBuffer: 1 << 30 });
         if (r.status !== 0) {
             throw new Error(`kubectl ${args.join(" ")} failed: ${r.stderr}`);
         }
