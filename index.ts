@@ -15,6 +15,8 @@ export = {
     virtualClusters: cluster.virtualClusters,
     versions: cluster.versions,
     ...(cluster.kubeconfig ? { kubeconfig: cluster.kubeconfig } : {}),
+    // Read back by the next up to decide whether the certificates are due (components/hosts/certificates.ts).
+    ...(cluster.certificates ? { certificates: cluster.certificates } : {}),
     ...(cluster.portalCaCertificate ? { portalCaCertificate: cluster.portalCaCertificate } : {}),
     ...(cluster.grafanaAdminPassword ? { grafanaAdminPassword: cluster.grafanaAdminPassword } : {}),
 };

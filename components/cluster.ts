@@ -5,6 +5,7 @@ import * as random from "@pulumi/random";
 import { hivedForStack, ServicesConfig, StackConfig, VcCapacity, workersOf } from "../config";
 import { HivedConfig } from "../config/hived";
 import { StackSecrets } from "../config/pulumi";
+import { CertificatesOutput } from "./hosts/certificates";
 import { ClusterHosts } from "./hosts/cluster-hosts";
 import { ExistingCluster } from "./kubernetes/existing-cluster";
 import { measureWorkers } from "./kubernetes/node-resources";
@@ -43,6 +44,8 @@ export class OpenPaiCluster extends pulumi.ComponentResource {
     public readonly podNetwork?: PodNetwork;
     /** Admin kubeconfig of a cluster provisioned here (kubeadm mode; secret). */
     public readonly kubeconfig?: pulumi.Output<string>;
+    /** Expiry and renewal of the certificates of a cluster provisioned here (kubeadm mode, not check-only). */
+    public readonly certificates?: pulumi.Output<CertificatesOutput>;
     /** Grafana's generated admin password (secret), when Grafana is on. */
     public readonly grafanaAdminPassword?: pulumi.Output<string>;
     /** The CA that signed the portal's generated certificate (PEM): what browsers and tools should trust. Absent with openpai:tls. */
@@ -113,6 +116,7 @@ export class OpenPaiCluster extends pulumi.ComponentResource {
                 },
             }, { parent: this });
             this.kubeconfig = hosts.kubeconfig;
+            this.certificates = hosts.certificates;
             this.podNetwork = network?.podNetwork;
             if (network && config.services.platform) {
                 this.services = new PaiServices(`${name}-pai`, withPortal(), {
@@ -134,6 +138,7 @@ export class OpenPaiCluster extends pulumi.ComponentResource {
             adminUser: this.adminUser,
             adminPassword: this.adminPassword,
             kubeconfig: this.kubeconfig,
+            certificates: this.certificates,
             virtualClusters: this.virtualClusters,
             versions: this.versions,
             registryMirrors: config.cluster.registryMirrors,

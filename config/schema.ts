@@ -82,6 +82,12 @@ export const clusterSchema = z.strictObject({
     kubeletEvictionHard: z.partialRecord(z.enum(["memory.available", "nodefs.available", "nodefs.inodesFree", "imagefs.available", "imagefs.inodesFree", "pid.available"], {
         message: "must be a kubelet eviction signal: memory.available, nodefs.available, nodefs.inodesFree, imagefs.available, imagefs.inodesFree, pid.available",
     }), z.string().max(24).regex(/^[0-9]+(\.[0-9]+)?(%|Ki|Mi|Gi|Ti)?$/, "must be a quantity such as 1Gi or a percentage such as 5%")).optional(),
+    /**
+     * kubeadm mode: `up` renews the cluster's certificates (kubeadm makes them for a year) once fewer
+     * days than this remain, and refreshes the kubeconfig output; the certificate alert warns at the
+     * same figure unless alerts.certificateWarningDays says otherwise.
+     */
+    certificateRenewalDays: z.number().int().min(1).max(730).default(30),
     /** Run every host step in check-only mode: print what it would do, change nothing. */
     checkOnly: z.boolean().default(false),
 });
@@ -320,8 +326,8 @@ export const alertsSchema = z.strictObject({
         /** Receives Alertmanager's webhook JSON (version 4) for firing and resolved alerts. */
         url: urlField({ path: true, credentials: "a webhook that needs a login is not supported: use a URL that authenticates by its path" }),
     })).max(16, "at most 16 webhooks").default([]),
-    /** Alert this many days before a Kubernetes certificate of the master expires (kubeadm makes them for a year). */
-    certificateWarningDays: z.number().int().min(1).max(730).default(30),
+    /** Alert this many days before a Kubernetes certificate of the master expires (default: cluster.certificateRenewalDays, when `up` would renew it). */
+    certificateWarningDays: z.number().int().min(1).max(730).optional(),
 });
 
 /**

@@ -163,6 +163,7 @@ LAB_APT_REPO=http://$lab_bridge_address:$lab_apt_repo_port
 LAB_APT_PROXY=http://$lab_bridge_address:$lab_apt_proxy_port
 LAB_SSH_USER=$lab_host_user
 LAB_SSH_KEY=$(lab_key)
+LAB_HOSTS_DIR=$lab_state/hosts
 ENV
 }
 

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { masterOf, StackConfig, workersOf } from "../../config";
 import { configuredHostKeys } from "../../config/known-hosts";
 import { StackSecrets } from "../../config/pulumi";
+import { CertificatesOutput, clientCertificateExpiry, renewExpiringBy } from "./certificates";
 import { DevBox } from "./dev-box";
 import { hostKey } from "./host-key";
 import { HostCommonArgs, nodeLabelArgs } from "./host-steps";
@@ -31,6 +32,8 @@ export class ClusterHosts extends pulumi.ComponentResource {
     public readonly devBox?: DevBox;
     /** Admin kubeconfig of the new cluster (secret; empty in check-only mode). */
     public readonly kubeconfig: pulumi.Output<string>;
+    /** The kubeadm certificates' expiry and renewal (stack output `certificates`; absent in check-only mode). */
+    public readonly certificates?: pulumi.Output<CertificatesOutput>;
     /** host:port of the API server. */
     public readonly apiEndpoint: string;
 
@@ -70,12 +73,16 @@ export class ClusterHosts extends pulumi.ComponentResource {
             checkOnly: cluster.checkOnly,
         };
         const masterConnection = connect(master.hostname, master.hostname, master.hostip, [master.hostname]);
+        // Renewal of kubeadm's certificates, decided from the last up's `certificates` output.
+        const renewalDays = cluster.certificateRenewalDays;
+        const renewFor = cluster.checkOnly ? pulumi.output("") : lastCertificates(`${name}-last-up`, this)
+            .apply(last => renewExpiringBy(last, renewalDays, new Date()));
         this.master = new MasterHost(`${name}-${master.hostname}`, {
             ...common, machine: master, sku: layout["machine-sku"][master["machine-type"]], connection: masterConnection,
             nodeLabels: nodeLabelArgs(master, layout),
             podCidr: cluster.podCidr, serviceCidr: cluster.serviceCidr,
             certSans: cluster.apiServerEndpoint ? [this.apiEndpoint.replace(/:[0-9]+$/, "")] : [],
-            evictionHard: cluster.kubeletEvictionHard,
+            evictionHard: cluster.kubeletEvictionHard, renewCertificatesExpiringBy: renewFor,
         }, { parent: this });
         const network = args.podNetwork?.(this.master);
         // Workers with provision: false join by other means (the quick start's simulated nodes).
@@ -88,14 +95,30 @@ export class ClusterHosts extends pulumi.ComponentResource {
             masterReady: this.master.ready, podNetwork: network,
         }, { parent: this }));
         this.kubeconfig = this.master.kubeconfig;
+        if (!cluster.checkOnly) {
+            // Not secret: a date read from the certificate, never its key.
+            this.certificates = pulumi.unsecret(pulumi.all([this.kubeconfig, renewFor]).apply(([kubeconfig, renewedFor]) =>
+                ({ validUntil: clientCertificateExpiry(kubeconfig) ?? "", renewalDays, renewedFor })));
+        }
         if (config.devBox) {
             this.devBox = new DevBox(`${name}-devbox`, {
                 ...common, connection: connect("devbox", "the dev box", config.devBox.host, [], config.devBox.port, config.devBox.user),
                 kubeconfig: this.kubeconfig,
             }, { parent: this });
         }
-        this.registerOutputs({ kubeconfig: this.kubeconfig });
+        this.registerOutputs({ kubeconfig: this.kubeconfig, certificates: this.certificates });
     }
+}
+
+/**
+ * The `certificates` output of this stack's last up (undefined before the first), read through a
+ * reference to the stack itself: the program cannot read a resource's previous output first.
+ */
+function lastCertificates(name: string, parent: pulumi.Resource): pulumi.Output<Partial<CertificatesOutput> | undefined> {
+    const self = new pulumi.StackReference(name, { name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}` }, { parent });
+    // Its outputs are secret as a whole once the stack has one secret output (the kubeconfig); the
+    // certificates' dates are not, and a secret here would make the kubeconfig step's script secret.
+    return pulumi.unsecret(self.outputs).apply(outputs => outputs?.certificates as Partial<CertificatesOutput> | undefined);
 }
 
 /** host:port of the API server: cluster.apiServerEndpoint (port 6443 unless given), else the master's. */

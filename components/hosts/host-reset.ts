@@ -39,11 +39,12 @@ exit $rc`;
 
 /**
  * `kubeadm reset` of the master when it leaves the cluster. Run from this machine with ssh rather
- * than as a remote.Command delete, because the host may be dead. Nothing runs on create.
+ * than as a remote.Command delete, because the host may be dead. Nothing runs on create; replaced,
+ * the reset runs before the new one is created, as every replaced host command's delete does.
  */
 export function hostReset(name: string, args: HostResetArgs, opts: pulumi.CustomResourceOptions): LocalCommand {
     return new LocalCommand(name, {
         delete: `set -uo pipefail\n${sshPreamble}\n${resetFromHere(args)}\n`,
         environment: sshEnvironment(args.connection, args.connection.proxy, [args.connection]),
-    }, opts);
+    }, { ...opts, deleteBeforeReplace: true });
 }

@@ -22,11 +22,14 @@ export interface MasterHostArgs extends HostCommonArgs {
     certSans: string[];
     /** kubelet's hard eviction thresholds, when not its defaults (every node gets the master's kubelet config). */
     evictionHard?: Record<string, string>;
+    /** Renew the kubeadm certificates that expire by this date (ISO 8601) before capturing the kubeconfig; "" for none. */
+    renewCertificatesExpiringBy: pulumi.Input<string>;
 }
 
 /**
  * The control-plane host: `provision` (prepare, preflight, kernel) and `runtime` (Kubernetes
- * packages, containerd) as on workers, then kubeadm init, its kubeconfig and its node's labels.
+ * packages, containerd) as on workers, then kubeadm init, its kubeconfig (renewing the
+ * certificates first when they are due) and its node's labels.
  */
 export class MasterHost extends pulumi.ComponentResource {
     /** Admin kubeconfig (secret); empty in check-only mode. */
@@ -46,7 +49,7 @@ export class MasterHost extends pulumi.ComponentResource {
             EXPECTED_HOSTNAME: machine.hostname, API_ENDPOINT: args.apiEndpoint, CERT_SANS: args.certSans.join(" "),
             ...(args.evictionHard ? { EVICTION_HARD: Object.entries(args.evictionHard).map(([k, v]) => `${k}=${v}`).join(" ") } : {}),
         } }] }, { dependsOn: [reset] });
-        const kubeconfig = chain.add("kubeconfig", { steps: [{ step: "kubeconfig" }], secretStdout: true });
+        const kubeconfig = chain.add("kubeconfig", { steps: [{ step: "kubeconfig", settings: { RENEW_EXPIRING_BY: args.renewCertificatesExpiringBy } }], secretStdout: true });
         this.ready = chain.add("node", { steps: [{ step: "node", settings: { NODE_NAME: machine.hostname, NODE_LABELS: args.nodeLabels } }] });
         this.kubeconfig = pulumi.secret(kubeconfig.stdout);
         this.registerOutputs({ kubeconfig: this.kubeconfig });

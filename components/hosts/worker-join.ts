@@ -60,12 +60,14 @@ ${resetFromHere({ connection, nodeName, checkOnly })}
 /**
  * A worker's membership in the cluster: one resource, run from this machine over SSH to both the
  * master and the worker (steps join-token, kubeadm-join and node; on delete node and
- * kubeadm-reset), which a remote.Command, bound to one host, cannot be.
+ * kubeadm-reset), which a remote.Command, bound to one host, cannot be. Replaced (`pulumi up
+ * --replace`), it leaves before it joins again: the other order would join first (a no-op on a
+ * joined host), then drain and reset the worker, leaving the state saying it is joined.
  */
 export function workerJoin(name: string, args: WorkerJoinArgs, opts: pulumi.CustomResourceOptions): LocalCommand {
     return new LocalCommand(name, {
         create: joinScript(args),
         delete: leaveScript(args),
         environment: sshEnvironment(args.connection, args.connection.proxy, [args.connection, args.masterConnection]),
-    }, opts);
+    }, { ...opts, deleteBeforeReplace: true });
 }

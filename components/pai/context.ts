@@ -64,7 +64,7 @@ export interface PaiContext {
     storage: StackConfig["storage"];
     /** Where alerts go (openpai:alerts), if anywhere; the SMTP password is a Secret of its own. */
     alerts?: StackConfig["alerts"];
-    /** Days before a certificate's expiry to alert (alerts.certificateWarningDays, default 30). */
+    /** Days before a certificate's expiry to alert (alerts.certificateWarningDays, else cluster.certificateRenewalDays). */
     certificateWarningDays: number;
     /** kubeadm mode: the cluster's certificates are kubeadm's, at its paths on the master. */
     kubeadmCertificates: boolean;
@@ -144,7 +144,7 @@ export function paiContext(config: StackConfig, hived: HivedConfig): PaiContext 
         tls: portalTls(config, portalHost, master.hostip),
         storage: config.storage,
         alerts: config.alerts,
-        certificateWarningDays: config.alerts?.certificateWarningDays ?? 30,
+        certificateWarningDays: config.alerts?.certificateWarningDays ?? config.cluster.certificateRenewalDays,
         kubeadmCertificates: config.cluster.mode === "kubeadm",
     };
 }

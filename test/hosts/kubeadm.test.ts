@@ -1,5 +1,8 @@
 import * as assert from "assert";
+import { X509Certificate } from "crypto";
 import * as fs from "fs";
+import * as https from "https";
+import * as yaml from "js-yaml";
 import * as path from "path";
 import { Engine, must, PreviewStep, projectEntries, projectRoot, Stack } from "../engine/harness";
 import { Lab, LabEnv, LabHost } from "../lab/lab";
@@ -193,8 +196,14 @@ spec:
     });
 
     it("a host whose SSH host key changed after the first up: the next up stops before sending anything to it, naming it; its new key accepted as the message says", () => {
-        // worker 1 "reinstalled": new host keys, sshd restarted (lab.ssh does not check keys).
-        lab.ssh(worker1, "sudo rm -f /etc/ssh/ssh_host_* && sudo ssh-keygen -q -A && sudo systemctl restart ssh");
+        // worker 1 "reinstalled": new host keys, sshd restarted (lab.ssh does not check keys), with
+        // its log in a file of its own (-E), read here from the host's disk: no login adds to it,
+        // and no journald pace decides what a read finds.
+        const sshdLog = "/var/log/openpai-host-key-test.log";
+        const logDropIn = "/etc/systemd/system/ssh.service.d/openpai-host-key-test.conf";
+        lab.ssh(worker1, `sudo rm -f /etc/ssh/ssh_host_* && sudo ssh-keygen -q -A && sudo mkdir -p ${path.dirname(logDropIn)}`
+            + ` && printf '[Service]\\nExecStart=\\nExecStart=/usr/sbin/sshd -D -E ${sshdLog}\\n' | sudo tee ${logDropIn} >/dev/null`
+            + " && sudo systemctl daemon-reload && sudo systemctl restart ssh");
         const marker = "/tmp/openpai-host-key-test";
         const hasMarker = (host: LabHost) => lab.ssh(host, `test -e ${marker} && echo yes || echo no`).trim() === "yes";
         for (const host of [master, ...workers]) {
@@ -202,22 +211,25 @@ spec:
         }
         // A change on every host: the kernel step, which leaves a marker where it runs.
         fs.appendFileSync(path.join(scriptsDir(), "kernel.sh"), `touch ${marker}\n`);
-        // The journal is read by whole seconds: the window starts a second after the test's own
-        // logins above and ends before its logins below, so it holds only the up's connections.
-        pauseSeconds(1.2);
-        const since = Date.now() / 1000;
+        const logLines = () => lab.readHostFile(worker1, sshdLog).split("\n");
+        const logStart = logLines().length - 1;
         const refused = up(["--continue-on-error"]);
-        const until = Date.now() / 1000;
-        pauseSeconds(Math.ceil(until) - until + 0.2);
+        // What worker 1's sshd logged during the up (sshd writes a line as it happens; a few
+        // seconds for the last connection's close to land).
+        const preauthClose = /Connection (closed|reset) by \S+ port \d+ \[preauth\]/;
+        let sshd = logLines().slice(logStart).join("\n");
+        for (let read = 1; read < 10 && !preauthClose.test(sshd); read++) {
+            pauseSeconds(1);
+            sshd = logLines().slice(logStart).join("\n");
+        }
         assert.notStrictEqual(refused.code, 0, "the up with a changed host key fails");
         const output = refused.stdout + refused.stderr;
         assert.match(output, new RegExp(`the SSH host key of ${worker1.address.replace(/\./g, "\\.")}:22 is not the expected one: it offered \\S+ SHA256:\\S+, expected \\S+ SHA256:\\S+ \\(${worker1.name} \\(${worker1.address.replace(/\./g, "\\.")}:22\\): key kept since the first up`));
+        // Nothing logged in to worker 1 during that up: its sshd saw connections closed before authentication only.
+        assert.match(sshd, preauthClose, `worker 1's sshd log during the up:\n${sshd}`);
+        assert.doesNotMatch(sshd, /Accepted |Failed (publickey|password)|Postponed/, `something authenticated on worker 1:\n${sshd}`);
         assert.ok(!hasMarker(worker1), "the changed step ran on the host with the changed key");
         assert.ok(hasMarker(master) && hasMarker(worker2), "the other hosts took the change");
-        // Nothing logged in to worker 1 during that up: its sshd saw connections closed before authentication only.
-        const sshd = lab.ssh(worker1, `sudo journalctl -u ssh --no-pager -o cat --since @${Math.floor(since)} --until @${Math.ceil(until)}`);
-        assert.match(sshd, /Connection closed by \S+ port \d+ \[preauth\]/, `worker 1's sshd log:\n${sshd}`);
-        assert.doesNotMatch(sshd, /Accepted |Failed (publickey|password)/, `something authenticated on worker 1:\n${sshd}`);
 
         // The message's way to accept a reinstalled host's key.
         const replace = /pulumi up --replace '(urn:[^']+)'/.exec(output)?.[1];
@@ -226,6 +238,80 @@ spec:
         assert.ok(hasMarker(worker1), "with its new key accepted the host takes the change");
         must(up(["--expect-no-changes"]));
         assert.deepStrictEqual(readyNodes(), [master.name, ...workers.map(w => w.name)].sort());
+        lab.ssh(worker1, `sudo rm -f ${logDropIn} ${sshdLog} && sudo systemctl daemon-reload && sudo systemctl restart ssh`);
+    });
+
+    it("a lost marker resets no live node: the master's and a worker's markers deleted, the next up asks the cluster and writes them again; a replaced join leaves before it joins", () => {
+        const marker = "/etc/openpai/node-name";
+        const clusterIdentity = () => kubectl(`get namespace kube-system -o jsonpath='{.metadata.uid}' && echo && sudo kubectl --kubeconfig /etc/kubernetes/admin.conf get nodes -o jsonpath='{range .items[*]}{.metadata.name}={.metadata.uid} {end}'`);
+        const before = clusterIdentity();
+        const etcdMember = () => lab.ssh(master, "sudo ls -i /var/lib/etcd/member/snap/db");
+        const etcdBefore = etcdMember();
+        // A reset deletes the kubelet's client certificate: a worker kept as it was still has it.
+        const kubeletCertificate = () => lab.ssh(worker2, "sudo openssl x509 -noout -serial -in /var/lib/kubelet/pki/kubelet-client-current.pem").trim();
+        const kubeletBefore = kubeletCertificate();
+        lab.ssh(master, `sudo rm ${marker}`);
+        lab.ssh(worker2, `sudo rm ${marker}`);
+        // The init and join steps run again when their scripts change (a comment is enough).
+        for (const script of ["kubeadm-init.sh", "kubeadm-join.sh"]) {
+            fs.appendFileSync(path.join(scriptsDir(), script), "# run again\n");
+        }
+        // The steps' own lines do not reach up's output: what they did shows in the cluster.
+        const kept = must(up());
+        assert.match(kept.stdout, /~\s+\S+ openpai-hosts-pai-master-kubeadm-init updated/, "the init step ran again");
+        for (const host of [master, worker2]) {
+            assert.strictEqual(lab.ssh(host, `cat ${marker}`).trim(), host.name, `${host.name}'s marker written again`);
+        }
+        assert.strictEqual(clusterIdentity(), before, "the same cluster and nodes (kube-system's and every node's uid)");
+        assert.strictEqual(etcdMember(), etcdBefore, "etcd's database file is the same file");
+        assert.strictEqual(kubeletCertificate(), kubeletBefore, "worker 2's kubelet keeps its client certificate");
+        must(up(["--expect-no-changes"]));
+
+        // Replaced, worker 1's join drains and resets it first, then joins it again.
+        const urn = JSON.parse(must(stack.run(["stack", "export"])).stdout).deployment.resources
+            .map((r: { urn: string }) => r.urn).find((u: string) => u.endsWith(`::openpai-hosts-${worker1.name}-join`));
+        assert.ok(urn, "worker 1's join is in the state");
+        const nodeUid = (name: string) => kubectl(`get node ${name} -o jsonpath='{.metadata.uid}'`).trim();
+        const uidBefore = nodeUid(worker1.name);
+        must(up(["--replace", urn]));
+        // Deleted, then joined again: a new node object, Ready (the other order would end with it deleted).
+        assert.deepStrictEqual(readyNodes(), [master.name, ...workers.map(w => w.name)].sort());
+        assert.notStrictEqual(nodeUid(worker1.name), uidBefore, "worker 1 left and joined again");
+        assert.strictEqual(lab.ssh(worker1, `cat ${marker}`).trim(), worker1.name);
+        must(up(["--expect-no-changes"]));
+    });
+
+    it("certificates: their expiry is a stack output; with the renewal threshold over a year the next up renews them and refreshes the kubeconfig, which the API server takes", async () => {
+        const stackOutputs = () => JSON.parse(must(stack.run(["stack", "output", "--json", "--show-secrets"])).stdout);
+        const before = stackOutputs().certificates;
+        const daysLeft = (Date.parse(before.validUntil) - Date.now()) / (24 * 3600 * 1000);
+        assert.ok(daysLeft > 364 && daysLeft < 366, `kubeadm's year: ${before.validUntil}`);
+        assert.deepStrictEqual([before.renewalDays, before.renewedFor], [30, ""]);
+
+        stack.writeConfig(labStackConfig(env, { cluster: { certificateRenewalDays: 400 } }));
+        const apiServerExpiry = () => lab.ssh(master, "sudo openssl x509 -noout -enddate -in /etc/kubernetes/pki/apiserver.crt").trim();
+        const apiServerBefore = apiServerExpiry();
+        const renewal = must(up());
+        assert.doesNotMatch(renewal.stdout, /\d+ replaced/, "the renewal replaced something");
+        assert.notStrictEqual(apiServerExpiry(), apiServerBefore, "the API server's certificate was renewed");
+        const after = stackOutputs();
+        assert.ok(Date.parse(after.certificates.validUntil) > Date.parse(before.validUntil), `new expiry ${after.certificates.validUntil} after ${before.validUntil}`);
+        assert.strictEqual(after.certificates.renewedFor, before.validUntil);
+        // The kubeconfig output carries the renewed client certificate, and the API server takes it.
+        const kubeconfig = yaml.load(after.kubeconfig) as any;
+        const user = kubeconfig.users[0].user;
+        const certificate = new X509Certificate(Buffer.from(user["client-certificate-data"], "base64"));
+        assert.strictEqual(new Date(certificate.validTo).toISOString(), after.certificates.validUntil);
+        const status = await new Promise<number>((resolve, reject) => https.get(`${kubeconfig.clusters[0].cluster.server}/api/v1/nodes`, {
+            ca: Buffer.from(kubeconfig.clusters[0].cluster["certificate-authority-data"], "base64"),
+            cert: Buffer.from(user["client-certificate-data"], "base64"), key: Buffer.from(user["client-key-data"], "base64"),
+        }, res => { res.resume(); resolve(res.statusCode ?? 0); }).on("error", reject));
+        assert.strictEqual(status, 200, "the renewed kubeconfig lists the nodes");
+        assert.deepStrictEqual(readyNodes(), [master.name, ...workers.map(w => w.name)].sort());
+
+        // Back to 30 days: nothing is due, and the renewal's setting stays as it was.
+        stack.writeConfig(labStackConfig(env));
+        must(up(["--expect-no-changes"]));
     });
 
     it("no join token, certificate key, private key or kubeconfig in plain text in the state or the output", () => {

@@ -16,6 +16,8 @@ export interface LabEnv {
     aptProxy: string;
     sshUser: string;
     sshKey: string;
+    /** Where the hosts' disks are: `<hostsDir>/<name>/merged` is a running host's root filesystem. */
+    hostsDir: string;
 }
 
 const labScript = path.join(projectRoot, "lab", "lab.sh");
@@ -40,7 +42,7 @@ export class Lab {
         const vars = Object.fromEntries(this.run(["env"]).trim().split("\n").map(line => line.split("=", 2) as [string, string]));
         return {
             registry: vars.LAB_REGISTRY, aptRepo: vars.LAB_APT_REPO, aptProxy: vars.LAB_APT_PROXY,
-            sshUser: vars.LAB_SSH_USER, sshKey: vars.LAB_SSH_KEY,
+            sshUser: vars.LAB_SSH_USER, sshKey: vars.LAB_SSH_KEY, hostsDir: vars.LAB_HOSTS_DIR,
         };
     }
 
@@ -68,6 +70,11 @@ export class Lab {
     /** Runs a command on a host as the sudo user; returns its stdout (throws on failure). */
     ssh(host: LabHost, command: string): string {
         return this.run(["host", "ssh", host.name, command], 10 * 60 * 1000);
+    }
+
+    /** A file of a running host, read from its root filesystem here: no login to it, nothing in its logs. */
+    readHostFile(host: LabHost, file: string): string {
+        return fs.readFileSync(path.join(this.env().hostsDir, host.name, "merged", file), "utf8");
     }
 
     /** Memory each running host uses, from `lab.sh status` (MiB by host name). */

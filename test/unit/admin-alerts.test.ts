@@ -44,7 +44,8 @@ describe("openpai:alerts (where alerts go)", () => {
     it("takes e-mail recipients with an SMTP login whose password is a secret, and webhooks", () => {
         const config = parse({ alerts }, ["sshPrivateKey", "alertSmtpPassword"]);
         assert.strictEqual(config.alerts?.email?.requireTls, true, "STARTTLS unless told otherwise");
-        assert.strictEqual(config.alerts?.certificateWarningDays, 30);
+        assert.strictEqual(config.alerts?.certificateWarningDays, undefined, "the alert warns when up would renew: cluster.certificateRenewalDays");
+        assert.strictEqual(config.cluster.certificateRenewalDays, 30);
         assert.match(problems({ alerts }, ["sshPrivateKey"]).join("\n"), /alertSmtpPassword: alerts\.email\.username is set: also give its password/);
         assert.match(problems({}, ["sshPrivateKey", "alertSmtpPassword"]).join("\n"), /alertSmtpPassword: is set but alerts\.email\.username is not/);
         const plain = rawStack({ layout: layout(2), alerts }, ["sshPrivateKey"]);
@@ -99,10 +100,13 @@ describe("alert rules (the conditions OpenPAI's admins were alerted on)", () => 
         assert.ok(!alertRules(paiContext(cpuOnly, hivedForStack(cpuOnly).config)).some(r => r.alert === "GpuLost"));
     });
 
-    it("alert before expiry by alerts.certificateWarningDays, in kubeadm mode only (existing clusters' certificates are not at kubeadm's paths)", () => {
+    it("alert before expiry by alerts.certificateWarningDays, else cluster.certificateRenewalDays, in kubeadm mode only (existing clusters' certificates are not at kubeadm's paths)", () => {
         assert.strictEqual(rules.find(r => r.alert === "CertificateExpiresSoon")!.expr, `${certificateMetric} - time() < 30 * 86400`);
         const longer = alertRules(contextFor({ alerts: { ...alerts, certificateWarningDays: 400 } }));
         assert.match(longer.find(r => r.alert === "CertificateExpiresSoon")!.expr, / < 400 \* 86400$/);
+        // Without its own figure, the alert fires when up would renew them (cluster.certificateRenewalDays).
+        const renewal = alertRules(contextFor({ alerts, cluster: { certificateRenewalDays: 60 } }));
+        assert.match(renewal.find(r => r.alert === "CertificateExpiresSoon")!.expr, / < 60 \* 86400$/);
         const existing = parseStackConfig(rawStack({ layout: layout(2), cluster: { mode: "existing" } }, ["kubeconfig"]));
         assert.ok(!alertRules(paiContext(existing, hivedForStack(existing).config)).some(r => r.alert === "CertificateExpiresSoon"));
     });

@@ -23,7 +23,7 @@ describe("OpenPaiCluster in existing mode (mocks)", () => {
                 return { id: `${args.name}-id`, state };
             },
             call: args => args.inputs,
-        }, "openpai", "lab", false);
+        }, "openpai", "lab", false, "organization");
         const config = parseStackConfig(rawStack({ layout: layout(3), cluster: { name: "lab", mode: "existing" } }, ["kubeconfig"]));
         cluster = new OpenPaiCluster("lab", { config, secrets: { kubeconfig: pulumi.secret("apiVersion: v1\nkind: Config\n") } });
         await new Promise<void>(resolve => cluster.adminPassword.apply(() => resolve()));

@@ -103,7 +103,7 @@ describe("host scripts with the worst values", () => {
                 return { id: `${args.name}-id`, state };
             },
             call: args => args.inputs,
-        }, "openpai", "worst", false);
+        }, "openpai", "worst", false, "organization");
         const config = parseStackConfig(rawStack(worstStack(), ["sshPrivateKey", "aptProxyPassword", "aptMirrorPassword"]));
         new OpenPaiCluster("worst", { config, secrets: {
             sshPrivateKey: pulumi.secret("KEY"), aptProxyPassword: pulumi.secret(password), aptMirrorPassword: pulumi.secret(password),

@@ -136,6 +136,7 @@ const ecdsa = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyN
 
 describe("OpenPaiCluster in kubeadm mode (mocks)", () => {
     const registered: { type: string; name: string; inputs: any; dependencies: string[] }[] = [];
+    const lastExpiry = "2000-01-01T00:00:00.000Z";
 
     before(async () => {
         await pulumi.runtime.setMocks({
@@ -143,11 +144,14 @@ describe("OpenPaiCluster in kubeadm mode (mocks)", () => {
                 registered.push({ type: args.type, name: args.name, inputs: args.inputs, dependencies: [] });
                 // A host key resource reads the key its host shows.
                 const state = args.type.startsWith("command:") ? { ...args.inputs, stdout: args.name.endsWith("-hostkey") ? `ssh-ed25519 AAAA-${args.name}` : "" }
-                    : args.type.startsWith("random:") ? { ...args.inputs, result: `r-${args.name.slice(-6)}` } : args.inputs;
+                    : args.type.startsWith("random:") ? { ...args.inputs, result: `r-${args.name.slice(-6)}` }
+                        // The last up's outputs: certificates that expired in 2000 are due for renewal.
+                        : args.type === "pulumi:pulumi:StackReference" ? { ...args.inputs, outputs: { certificates: { validUntil: lastExpiry, renewalDays: 30, renewedFor: "" } } }
+                            : args.inputs;
                 return { id: `${args.name}-id`, state };
             },
             call: args => args.inputs,
-        }, "openpai", "lab", false);
+        }, "openpai", "lab", false, "organization");
         const l = layout(2);
         l["machine-list"].push({ hostname: "cpu-0", hostip: "10.0.9.1", "machine-type": "master-machine", "pai-worker": true });
         const config = parseStackConfig(rawStack({
@@ -183,6 +187,14 @@ describe("OpenPaiCluster in kubeadm mode (mocks)", () => {
         const perWorker = registered.filter(r => r.name.startsWith("lab-hosts-pai-worker-0")).map(r => r.type).sort();
         assert.deepStrictEqual(perWorker, ["command:local:Command", "command:local:Command", "command:remote:Command", "command:remote:Command", "openpai:hosts:WorkerHost"],
             "five resources per worker, one reading its SSH host key (none where the config gives it)");
+    });
+
+    it("renews the certificates before capturing the kubeconfig when the last up's output says they are due", () => {
+        const reference = registered.find(r => r.type === "pulumi:pulumi:StackReference")!;
+        assert.strictEqual(reference.inputs.name, "organization/openpai/lab", "the stack reads its own last outputs");
+        const kubeconfig = named("lab-hosts-pai-master-kubeconfig").inputs.stdin;
+        assert.deepStrictEqual(steps(kubeconfig), ["kubeconfig"]);
+        assert.ok(kubeconfig.includes(`export RENEW_EXPIRING_BY='${lastExpiry}'`), "renew what expires by the recorded date");
     });
 
     it("sends the step helpers once per host: the first resource keeps them there, the later ones source that copy", () => {

@@ -31,7 +31,7 @@ describe("index.ts under mocks (dev stack)", () => {
                 return { id: `${args.name}-id`, state };
             },
             call: args => args.inputs,
-        }, "openpai", "dev", false);
+        }, "openpai", "dev", false, "organization");
         const stackFile = yaml.load(fs.readFileSync(path.join(root, "Pulumi.dev.yaml"), "utf8")) as { config: Record<string, unknown> };
         const config: Record<string, string> = {};
         for (const [k, v] of Object.entries(stackFile.config)) {

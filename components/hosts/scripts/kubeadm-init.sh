@@ -1,42 +1,87 @@
 #!/usr/bin/env bash
 # kubeadm init on the master, once: it is done when /etc/openpai/node-name is written, after a
-# successful init; a run that failed halfway is reset and retried. The master stays schedulable
-# (taints: [], OpenPAI runs its services there). No join credential is printed or stored: workers
-# join with a fresh short-lived token each (join-token step). Prints the CA hash workers pin.
+# successful init. The master stays schedulable (taints: [], OpenPAI runs its services there). No
+# join credential is printed or stored: workers join with a fresh short-lived token each
+# (join-token step). Without the marker, a control plane found here is never reset on that
+# alone: one whose API server knows this node (the marker was lost, the host restored or adopted)
+# gets its marker back; only this stack's own unfinished init (/etc/openpai/init-started, written
+# before kubeadm init and removed after the marker) is reset and retried; anything else stops,
+# saying what was found.
 set -euo pipefail
 : "${K8S_VERSION:?}" "${POD_CIDR:?}" "${SERVICE_CIDR:?}" "${MASTER_IP:?}" "${EXPECTED_HOSTNAME:?}" "${API_ENDPOINT:?}"
 CERT_SANS="${CERT_SANS:-}"
 EVICTION_HARD="${EVICTION_HARD:-}"
 config=/etc/openpai/kubeadm.yaml
+init_started=/etc/openpai/init-started
+
+# kubeadm_addons_missing: what of kubeadm init's last phase (CoreDNS, kube-proxy) the API server lacks.
+kubeadm_addons_missing() {
+  local object
+  for object in deployment/coredns daemonset/kube-proxy; do
+    kubectl --kubeconfig /etc/kubernetes/admin.conf --request-timeout=10s -n kube-system get "$object" -o name >/dev/null 2>&1 \
+      || printf '%s ' "$object"
+  done
+}
 
 recorded="$(node_name_joined)"
 if [[ -n "$recorded" ]]; then
   [[ "$recorded" == "$EXPECTED_HOSTNAME" ]] \
     || fail "this control plane was initialized as node '$recorded' and the layout now names it '$EXPECTED_HOSTNAME': renaming the master is not supported (its certificates and etcd member carry the name); keep its hostname"
   log "control plane already initialized as $recorded"
-else
-  if [[ -f /etc/kubernetes/admin.conf || -d /var/lib/etcd/member ]]; then
-    log "an earlier kubeadm init did not finish: resetting before trying again"
-    run kubeadm reset --force
+  exit 0
+fi
+found=()
+for path in /etc/kubernetes/admin.conf /var/lib/etcd/member; do
+  [[ -e "$path" ]] && found+=("$path")
+done
+if ((${#found[@]})); then
+  log "no /etc/openpai/node-name, but a control plane is here (${found[*]}): asking its API server about node $EXPECTED_HOSTNAME"
+  registration=unreachable
+  if [[ -f /etc/kubernetes/admin.conf ]]; then
+    registration="$(node_registration /etc/kubernetes/admin.conf "$EXPECTED_HOSTNAME" 180)"
   fi
-  sans="  - \"$MASTER_IP\""
-  for san in $CERT_SANS; do
-    sans+=$'\n'"  - \"$san\""
+  log "node $EXPECTED_HOSTNAME: $registration"
+  if [[ ! -f "$init_started" ]]; then
+    # Not this stack's unfinished init: a control plane whose marker was lost, restored or adopted.
+    if [[ "$registration" != registered ]]; then
+      fail "a control plane is on this host that this stack did not start initializing, and its API server does not know node $EXPECTED_HOSTNAME (above): not resetting it, it may hold a cluster's only etcd data. If it holds nothing to keep, run 'sudo kubeadm reset -f' on $EXPECTED_HOSTNAME, then pulumi up"
+      exit 0
+    fi
+    record_node_name "$EXPECTED_HOSTNAME"
+    check_only || changed "kept the running control plane of $EXPECTED_HOSTNAME (nothing reset): its lost /etc/openpai/node-name written again"
+    exit 0
+  fi
+  # This stack's init (begun at the date in $init_started) ended before its marker: finished but
+  # for the marker, or not finished (nothing joined it yet: workers join after the marker).
+  missing=""
+  [[ "$registration" == registered ]] && missing="$(kubeadm_addons_missing)"
+  if [[ "$registration" == registered && -z "$missing" ]]; then
+    record_node_name "$EXPECTED_HOSTNAME"
+    run rm -f "$init_started"
+    check_only || changed "kubeadm init of $EXPECTED_HOSTNAME had finished (nothing reset): its /etc/openpai/node-name written"
+    exit 0
+  fi
+  log "this stack's kubeadm init begun $(cat "$init_started") did not finish (node $registration${missing:+, no $missing}): resetting it before trying again"
+  run kubeadm reset --force
+fi
+sans="  - \"$MASTER_IP\""
+for san in $CERT_SANS; do
+  sans+=$'\n'"  - \"$san\""
+done
+# Where the host cannot raise them (a container such as the local lab), kubelet and kube-proxy
+# keep the host's open-files limit and conntrack table size instead of failing to set theirs.
+open_files="$(ulimit -Hn)"
+kubelet_extra=""
+[[ "$open_files" != unlimited ]] && ((open_files < 1000000)) && kubelet_extra+="maxOpenFiles: $open_files"$'\n'
+if [[ -n "$EVICTION_HARD" ]]; then
+  kubelet_extra+="evictionHard:"$'\n'
+  for threshold in $EVICTION_HARD; do
+    kubelet_extra+="  ${threshold%%=*}: \"${threshold#*=}\""$'\n'
   done
-  # Where the host cannot raise them (a container such as the local lab), kubelet and kube-proxy
-  # keep the host's open-files limit and conntrack table size instead of failing to set theirs.
-  open_files="$(ulimit -Hn)"
-  kubelet_extra=""
-  [[ "$open_files" != unlimited ]] && ((open_files < 1000000)) && kubelet_extra+="maxOpenFiles: $open_files"$'\n'
-  if [[ -n "$EVICTION_HARD" ]]; then
-    kubelet_extra+="evictionHard:"$'\n'
-    for threshold in $EVICTION_HARD; do
-      kubelet_extra+="  ${threshold%%=*}: \"${threshold#*=}\""$'\n'
-    done
-  fi
-  conntrack="{}"
-  [[ -w /proc/sys/net/netfilter/nf_conntrack_max ]] || conntrack="{maxPerCore: 0}"
-  write_file "$config" 0644 <<CONFIG || true
+fi
+conntrack="{}"
+[[ -w /proc/sys/net/netfilter/nf_conntrack_max ]] || conntrack="{maxPerCore: 0}"
+write_file "$config" 0644 <<CONFIG || true
 apiVersion: kubeadm.k8s.io/v1beta4
 kind: InitConfiguration
 localAPIEndpoint:
@@ -68,7 +113,8 @@ kind: KubeProxyConfiguration
 mode: iptables
 conntrack: $conntrack
 CONFIG
-  run kubeadm init --config "$config" --skip-token-print --skip-certificate-key-print
-  echo "$EXPECTED_HOSTNAME" | write_file /etc/openpai/node-name 0644 || true
-  check_only || changed "control plane initialized as $EXPECTED_HOSTNAME"
-fi
+date -u +%FT%TZ | write_file "$init_started" 0644 >/dev/null || true
+run kubeadm init --config "$config" --skip-token-print --skip-certificate-key-print
+record_node_name "$EXPECTED_HOSTNAME"
+run rm -f "$init_started"
+check_only || changed "control plane initialized as $EXPECTED_HOSTNAME"

@@ -108,6 +108,37 @@ node_name_joined() {
   cat /etc/openpai/node-name 2>/dev/null || true
 }
 
+# record_node_name NAME: writes the marker node_name_joined reads, and checks it is there (a
+# marker that silently failed to write would make the next run take a live node for a new host).
+record_node_name() {
+  printf '%s\n' "$1" | write_file /etc/openpai/node-name 0644 || true
+  check_only || [[ "$(node_name_joined)" == "$1" ]] \
+    || fail "could not write /etc/openpai/node-name (a full or read-only disk?): fix that, then run pulumi up again"
+}
+
+# node_registration KUBECONFIG NAME WAIT_SECONDS: asks the API server KUBECONFIG names whether node
+# NAME is registered, retrying while it does not answer (a control plane's static pods start after
+# a boot). Prints "registered", "absent" (the API server answered: no such node) or "unreachable".
+node_registration() {
+  local kubeconfig="$1" name="$2" deadline=$((SECONDS + $3)) answer
+  while :; do
+    if answer="$(kubectl --kubeconfig "$kubeconfig" --request-timeout=10s get node "$name" -o name 2>&1)"; then
+      echo registered
+      return
+    fi
+    if [[ "$answer" == *"(NotFound)"* ]]; then
+      echo absent
+      return
+    fi
+    if ((SECONDS >= deadline)); then
+      log "the API server did not answer: ${answer##*$'\n'}" >&2
+      echo unreachable
+      return
+    fi
+    sleep 5
+  done
+}
+
 # containerd_config: prints containerd's config: its defaults with the systemd cgroup driver
 # (kubelet's), registry mirrors from certs.d, the pause image kubeadm expects (when kubeadm is
 # installed), oom_score_adj restricted where the host may not lower it (no CAP_SYS_RESOURCE:
