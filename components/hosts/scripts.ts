@@ -101,10 +101,12 @@ function stepScripts(parts: StepPart[], checkOnly: boolean): string {
 /**
  * The text a host resource runs: strict mode, the helpers, then its step scripts. It goes on the
  * SSH command's stdin, so editing a script changes the input of exactly the resources that run
- * it, and the preview's diff shows which step.
+ * it, and the preview's diff shows which step. bash reads that stdin as it goes (bash -s), so the
+ * helpers and steps are one block with its stdin from /dev/null, read whole before it runs: no
+ * command of a step (a prompting package, a tool reading its input) can swallow the steps after it.
  */
 export function renderSteps(parts: StepPart[], checkOnly: boolean, helpers: Helpers = "inline"): string {
-    return ["#!/usr/bin/env bash", "set -euo pipefail", helpersText(checkOnly ? "inline" : helpers), stepScripts(parts, checkOnly)].join("\n");
+    return ["#!/usr/bin/env bash", "set -euo pipefail", "{", helpersText(checkOnly ? "inline" : helpers), stepScripts(parts, checkOnly), "} </dev/null"].join("\n");
 }
 
 /** The text of a resource that runs one step. */

@@ -23,13 +23,14 @@ export interface WorkerJoinArgs {
 
 /**
  * The join's create script: a fresh 2-hour token and the CA's hash from the master, `kubeadm join`
- * on the worker with them, then the node labelled and Ready, from the master. The token passes
- * through this script's memory and pipes only: never in the state, the logs or a file here. A
- * worker (or master) showing another SSH host key than its known one gets nothing: the script
- * stops there, naming it.
+ * on the worker with them, then, from the master, the token deleted (also when the join failed)
+ * and the node labelled and Ready. The token passes through this script's memory and pipes only:
+ * never in the state, the logs or a file here. A worker (or master) showing another SSH host key
+ * than its known one gets nothing: the script stops there, naming it.
  */
 export function joinScript(args: WorkerJoinArgs): string {
     const { connection, masterConnection: master, nodeName, checkOnly } = args;
+    const deleteToken = { step: "join-token" as const, settings: { NODE_NAME: nodeName, TOKEN_ACTION: "delete" } };
     return `set -euo pipefail
 ${sshPreamble}
 out="$(${runSteps(master, [{ step: "join-token", settings: { NODE_NAME: nodeName } }], checkOnly)}
@@ -38,8 +39,15 @@ printf '%s\\n' "$out" | grep -v '^token=' || true
 token="$(printf '%s\\n' "$out" | sed -n 's/^token=//p')"
 ca_cert_hash="$(printf '%s\\n' "$out" | sed -n 's/^ca_cert_hash=//p')"
 [[ -n "$token" && -n "$ca_cert_hash" ]] || { echo "openpai: the master made no join token for ${nodeName}" >&2; exit 1; }
+set +e
 ${runSteps(connection, [{ step: "kubeadm-join", settings: { API_ENDPOINT: args.apiEndpoint, EXPECTED_HOSTNAME: nodeName, NODE_IP: args.nodeIp } }], checkOnly, { JOIN_TOKEN: "token", CA_CERT_HASH: "ca_cert_hash" })}
-${runSteps(master, [{ step: "node", settings: { NODE_NAME: nodeName, NODE_LABELS: args.nodeLabels, NODE_WAIT_READY: 1 } }], checkOnly)}
+joined=$?
+if ((joined != 0)); then
+  ${runSteps(master, [deleteToken], checkOnly)}
+  exit "$joined"
+fi
+set -e
+${runSteps(master, [deleteToken, { step: "node", settings: { NODE_NAME: nodeName, NODE_LABELS: args.nodeLabels, NODE_WAIT_READY: 1 } }], checkOnly)}
 `;
 }
 

@@ -70,7 +70,7 @@ describe("GPU workers in check-only mode on the lab's hosts", function () {
         }
         const worker = workers[0].name;
         const provision = byName.get(`openpai-hosts-${worker}-provision`)!.outputs!.stdout;
-        assert.match(provision, /\[preflight\] .*would fail: lspci sees 0 NVIDIA GPUs, nvidia-smi 0; the layout says 8/);
+        assert.match(provision, /\[preflight\] .*would fail: the PCI bus shows 0 NVIDIA GPUs, nvidia-smi 0; the layout says 8/);
         assert.match(provision, /\[nvidia-driver\] .*would install branch 580 and reboot/);
         assert.match(byName.get(`openpai-hosts-${worker}-runtime`)!.outputs!.stdout, /\[nvidia-toolkit\] .*would fetch NVIDIA's signing key/);
         assert.match(byName.get(`openpai-hosts-${worker}-join`)!.outputs!.stdout, /\[kubeadm-join\] would run: kubeadm join --config/);

@@ -87,7 +87,7 @@ exec bash -s
             const join = spawnSync("bash", ["-c", joinScript(args)], { encoding: "utf8", env });
             assert.strictEqual(join.status, 0, join.stderr);
             assert.deepStrictEqual(fs.readFileSync(path.join(bin, "targets"), "utf8").trim().split("\n"), ["root@master", "root@worker", "root@master"]);
-            assert.match(join.stdout, /\[join-token\] would create a 2-hour join token for w1[\s\S]*\[kubeadm-join\] would run: kubeadm join --config[\s\S]*\[node\] node w1 labelled: pai-worker=true/);
+            assert.match(join.stdout, /\[join-token\] would create a 2-hour join token for w1[\s\S]*\[kubeadm-join\] would run: kubeadm join --config[\s\S]*\[join-token\] would delete the join tokens of w1\n[\s\S]*\[node\] node w1 labelled: pai-worker=true/);
             assert.doesNotMatch(join.stdout + join.stderr, /abcdef\.0123456789abcdef|token=/, "the token is not printed");
             const leave = spawnSync("bash", ["-c", leaveScript({ ...args, connection: at("dead-worker") })], { encoding: "utf8", env });
             assert.strictEqual(leave.status, 0, leave.stderr);
@@ -104,6 +104,7 @@ exec bash -s
             assert.strictEqual(refused.status, hostKeyRefusedExit, "a join stops at a host whose key changed");
             assert.match(refused.stderr, /the SSH host key of changed-key-worker is not the expected one/);
             assert.doesNotMatch(refused.stdout, /\[node\]/, "and runs nothing after it");
+            assert.match(refused.stdout, /\[join-token\] would delete the join tokens of w1/, "but the token it made is deleted");
         } finally {
             fs.rmSync(bin, { recursive: true, force: true });
         }
@@ -112,7 +113,10 @@ exec bash -s
     it("never print the join token: kubeadm init skips printing, the token step keeps stdout for the program", () => {
         const init = renderStep("kubeadm-init", false, {});
         assert.match(init, /kubeadm init --config "\$config" --skip-token-print --skip-certificate-key-print/);
-        assert.doesNotMatch(init, /--upload-certs|bootstrapTokens|ttl: "0s"/);
+        assert.doesNotMatch(init, /--upload-certs|ttl: "0s"/);
+        // init's own token (it always makes one) lasts 15 minutes and is deleted once init is done.
+        assert.match(init, /bootstrapTokens:\n- description: "\$init_token"\n {2}ttl: "15m"/);
+        assert.match(init, /--skip-certificate-key-print\nif ! check_only && \(\(\$\(delete_bootstrap_tokens "\$init_token"\) > 0\)\); then/);
         const join = renderStep("kubeadm-join", false, {});
         assert.match(join, /trap 'rm -f "\$config"' EXIT/, "the token file is removed after the join");
         assert.match(renderStep("join-token", false, {}), /kubeadm token create --ttl 2h/);
@@ -235,7 +239,9 @@ describe("OpenPaiCluster in kubeadm mode (mocks)", () => {
         const join = registered.find(r => r.type === "command:local:Command" && r.name === "lab-hosts-pai-worker-0-join")!;
         assert.ok(join.inputs.create.includes("on_host '10.0.0.10' 22 "), "the token and the node labels on the master");
         assert.ok(join.inputs.create.includes("on_host '10.0.1.1' 22 "), "the join on the worker");
-        assert.deepStrictEqual(steps(join.inputs.create), ["join-token", "kubeadm-join", "node"]);
+        // The token is deleted after the join: on its failure path, or before the node step.
+        assert.deepStrictEqual(steps(join.inputs.create), ["join-token", "kubeadm-join", "join-token", "join-token", "node"]);
+        assert.strictEqual([...join.inputs.create.matchAll(/TOKEN_ACTION='delete'/g)].length, 2);
         assert.match(join.inputs.create, /NODE_LABELS='pai-master- pai-worker=true pai-storage- nvidia.com\/gpu.present=true'/);
         assert.match(join.inputs.create, /printf 'export JOIN_TOKEN=%q\\n' "\$token"; printf 'export CA_CERT_HASH=%q\\n' "\$ca_cert_hash"/,
             "the token and the CA's hash are made on the master when the join runs");

@@ -13,6 +13,9 @@ CERT_SANS="${CERT_SANS:-}"
 EVICTION_HARD="${EVICTION_HARD:-}"
 config=/etc/openpai/kubeadm.yaml
 init_started=/etc/openpai/init-started
+# kubeadm init always makes a bootstrap token (24 hours by default); workers join with tokens of
+# their own (join-token step), so init's lasts 15 minutes and is deleted as soon as init is done.
+init_token="openpai-pulumi: kubeadm init's token, deleted after init"
 
 # kubeadm_addons_missing: what of kubeadm init's last phase (CoreDNS, kube-proxy) the API server lacks.
 kubeadm_addons_missing() {
@@ -84,6 +87,9 @@ conntrack="{}"
 write_file "$config" 0644 <<CONFIG || true
 apiVersion: kubeadm.k8s.io/v1beta4
 kind: InitConfiguration
+bootstrapTokens:
+- description: "$init_token"
+  ttl: "15m"
 localAPIEndpoint:
   advertiseAddress: "$MASTER_IP"
 nodeRegistration:
@@ -115,6 +121,9 @@ conntrack: $conntrack
 CONFIG
 date -u +%FT%TZ | write_file "$init_started" 0644 >/dev/null || true
 run kubeadm init --config "$config" --skip-token-print --skip-certificate-key-print
+if ! check_only && (($(delete_bootstrap_tokens "$init_token") > 0)); then
+  changed "deleted kubeadm init's bootstrap token"
+fi
 record_node_name "$EXPECTED_HOSTNAME"
 run rm -f "$init_started"
 check_only || changed "control plane initialized as $EXPECTED_HOSTNAME"

@@ -50,10 +50,31 @@ apt_get() {
   run env DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=600 "$@"
 }
 
-# apt_update: refreshes the package lists, once per step run, with retries (mirrors blip).
+# dpkg_repair: finishes what an interrupted dpkg left half done (a lost SSH session, a reboot
+# during an install), which apt refuses to work on until `dpkg --configure -a` has run; retried
+# while another apt or dpkg (cloud-init, unattended-upgrades) holds the lock.
+dpkg_repair() {
+  local pending try
+  pending="$(dpkg --audit 2>/dev/null || true)"
+  [[ -n "$pending" ]] || return 0
+  log "dpkg was interrupted before and left packages half done: running dpkg --configure -a"
+  for try in 1 2 3 4 5 6; do
+    if run env DEBIAN_FRONTEND=noninteractive dpkg --configure -a; then
+      check_only || changed "dpkg --configure -a finished the interrupted packages"
+      return 0
+    fi
+    log "dpkg --configure -a failed (try $try of 6; another apt may hold the lock)"
+    sleep 10
+  done
+  fail "dpkg --configure -a failed 6 times: run it on this host and see why"
+}
+
+# apt_update: refreshes the package lists, once per step run, with retries (mirrors blip); first
+# repairs what an interrupted dpkg left.
 apt_updated=0
 apt_update() {
   ((apt_updated == 0)) || return 0
+  dpkg_repair
   local try
   for try in 1 2 3; do
     if apt_get update; then
@@ -101,6 +122,41 @@ hold() {
     run apt-mark hold "${held[@]}" >/dev/null
     check_only || changed "held ${held[*]}"
   fi
+}
+
+# pci_count VENDOR CLASS...: how many PCI functions of VENDOR (0x10de) have one of the CLASSes
+# (0x0300...; the class's first four hex digits), read from sysfs: minimal cloud images have no
+# lspci. PCI_DEVICES (default /sys/bus/pci/devices) is the directory read.
+pci_count() {
+  local vendor="$1" device count=0 class want
+  shift
+  for device in "${PCI_DEVICES:-/sys/bus/pci/devices}"/*; do
+    [[ -r "$device/vendor" && "$(cat "$device/vendor")" == "$vendor" ]] || continue
+    class="$(cat "$device/class" 2>/dev/null || true)"
+    for want in "$@"; do
+      [[ "${class:0:6}" == "$want" ]] && count=$((count + 1))
+    done
+  done
+  echo "$count"
+}
+
+# delete_bootstrap_tokens DESCRIPTION...: on the master, deletes the bootstrap tokens whose
+# description is one of DESCRIPTIONs; prints how many. Never prints a token.
+delete_bootstrap_tokens() {
+  local list name description want deleted=0
+  list="$(kubectl --kubeconfig /etc/kubernetes/admin.conf -n kube-system get secrets --field-selector type=bootstrap.kubernetes.io/token \
+    -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.data.description}{"\n"}{end}')" || fail "cannot list the cluster's bootstrap tokens"
+  while read -r name description; do
+    [[ -n "$name" ]] || continue
+    description="$(base64 -d <<<"$description" 2>/dev/null || true)"
+    for want in "$@"; do
+      if [[ "$description" == "$want" ]]; then
+        run kubeadm token delete --kubeconfig /etc/kubernetes/admin.conf "${name#bootstrap-token-}" >/dev/null
+        deleted=$((deleted + 1))
+      fi
+    done
+  done <<<"$list"
+  echo "$deleted"
 }
 
 # node_name_joined: the node name this host's kubelet joined the cluster as (empty if none).

@@ -18,7 +18,7 @@ if [[ "$NVIDIA_DRIVER" == verify ]]; then
 fi
 packages=("nvidia-driver-${DRIVER_BRANCH}-server" "nvidia-utils-${DRIVER_BRANCH}-server")
 # NVSwitch (bridge class 0680) systems need the fabric manager, or CUDA sees no GPU.
-if command -v lspci >/dev/null 2>&1 && lspci -n -d 10de: 2>/dev/null | awk '$2 ~ /^0680:/' | grep -q .; then
+if (($(pci_count 0x10de 0x0680) > 0)); then
   packages+=("nvidia-fabricmanager-${DRIVER_BRANCH}" "libnvidia-nscq-${DRIVER_BRANCH}")
 fi
 if [[ "$loaded" == "$DRIVER_BRANCH".* ]]; then
@@ -47,11 +47,13 @@ fi
 log "driver branch $DRIVER_BRANCH installed (was '${loaded:-none}'): rebooting"
 mkdir -p /var/lib/openpai
 cat /proc/sys/kernel/random/boot_id >/var/lib/openpai/reboot-from-boot
-# New SSH connections are dropped from now until the reboot (the rule is not persistent), so the
-# wait-boot step cannot reach this boot: it dials until the new boot answers.
+# The reboot is scheduled first: a host whose timer could not be set keeps its SSH open (the step
+# fails, saying so). Then new SSH connections are dropped until the reboot (the rule is not
+# persistent), so the wait-boot step cannot reach this boot: it dials until the new boot answers.
+systemd-run --on-active=5 --timer-property=AccuracySec=1s /bin/systemctl reboot >/dev/null \
+  || fail "could not schedule the reboot the new driver needs (systemd-run): reboot this host by hand, then pulumi up"
 if command -v iptables >/dev/null 2>&1; then
   iptables -I INPUT -p tcp --dport "$SSH_PORT" -m conntrack --ctstate NEW -j DROP
 else
   systemctl stop ssh.socket ssh.service 2>/dev/null || true
 fi
-systemd-run --on-active=5 --timer-property=AccuracySec=1s /bin/systemctl reboot >/dev/null

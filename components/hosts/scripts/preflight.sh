@@ -21,8 +21,7 @@ secure_boot="unknown"
 command -v mokutil >/dev/null 2>&1 && secure_boot="$(mokutil --sb-state 2>/dev/null | grep -q enabled && echo enabled || echo disabled)"
 nouveau="$(grep -q '^nouveau ' /proc/modules 2>/dev/null && echo loaded || echo absent)"
 # NVIDIA display (0300) and 3D (0302) controllers only: not their audio functions or NVSwitches.
-gpus_lspci=0
-command -v lspci >/dev/null 2>&1 && gpus_lspci="$(lspci -n -d 10de: 2>/dev/null | awk '$2 ~ /^030[02]:/' | wc -l)"
+gpus_pci="$(pci_count 0x10de 0x0300 0x0302)"
 gpus_smi=0
 command -v nvidia-smi >/dev/null 2>&1 && gpus_smi="$(nvidia-smi -L 2>/dev/null | grep -c '^GPU' || true)"
 ntp="unknown"
@@ -69,7 +68,7 @@ case "$ROLE" in
   worker) ((mem_mb >= 16000)) || warn "OpenPAI asks for 16000 MB on a worker, this host has $mem_mb MB" ;;
 esac
 if ((GPU_COUNT > 0)); then
-  ((gpus_lspci >= GPU_COUNT || gpus_smi >= GPU_COUNT)) || problems+=("lspci sees $gpus_lspci NVIDIA GPUs, nvidia-smi $gpus_smi; the layout says $GPU_COUNT")
+  ((gpus_pci >= GPU_COUNT || gpus_smi >= GPU_COUNT)) || problems+=("the PCI bus shows $gpus_pci NVIDIA GPUs, nvidia-smi $gpus_smi; the layout says $GPU_COUNT")
   [[ "$secure_boot" != enabled ]] || warn "Secure Boot is on: the driver step installs Ubuntu's signed modules; unsigned DKMS builds would not load"
 fi
 ((swap_devices == 0)) || log "swap is on: the kernel step turns it off"
@@ -79,8 +78,8 @@ fi
 for p in "${problems[@]}"; do
   if check_only; then log "would fail: $p"; else log "error: $p" >&2; fi
 done
-printf '{"hostname":"%s","role":"%s","os":"%s","cgroup":"%s","memMb":%d,"vcpus":%d,"swapDevices":%d,"secureBoot":"%s","nouveau":"%s","gpusLspci":%d,"gpusNvidiaSmi":%d,"ntpSynchronized":"%s","provisioned":%s,"busyPorts":"%s","reachableRegistries":"%s","problems":%d}\n' \
-  "$host" "$ROLE" "$os" "$cgroup" "$mem_mb" "$vcpus" "$swap_devices" "$secure_boot" "$nouveau" "$gpus_lspci" "$gpus_smi" "$ntp" \
+printf '{"hostname":"%s","role":"%s","os":"%s","cgroup":"%s","memMb":%d,"vcpus":%d,"swapDevices":%d,"secureBoot":"%s","nouveau":"%s","gpusPci":%d,"gpusNvidiaSmi":%d,"ntpSynchronized":"%s","provisioned":%s,"busyPorts":"%s","reachableRegistries":"%s","problems":%d}\n' \
+  "$host" "$ROLE" "$os" "$cgroup" "$mem_mb" "$vcpus" "$swap_devices" "$secure_boot" "$nouveau" "$gpus_pci" "$gpus_smi" "$ntp" \
   "$provisioned" "${busy_ports[*]:-}" "${reachable[*]:-}" "${#problems[@]}"
 if ((${#problems[@]} > 0)) && ! check_only; then
   exit 1
