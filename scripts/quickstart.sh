@@ -91,10 +91,14 @@ stage_done "builds (cached when warm)"
 # Everything a new shell needs to run the printed commands: `. .pulumi-quickstart/env.sh`.
 [[ -f "$state/passphrase" ]] || (umask 077 && head -c 24 /dev/urandom | base64 >"$state/passphrase")
 mkdir -p "$state/backend"
+(umask 077 && mkdir -p "$state/tmp")
 cat >"$state/env.sh" <<ENV
 # Written by npm run quickstart: the quick start stack's settings (source it: . .pulumi-quickstart/env.sh).
 export PATH="$bin:$kube_bin:$root/node_modules/.bin:\$PATH"
 export PULUMI_BACKEND_URL="file://$state/backend"
+# pulumi-kubernetes writes the provider's kubeconfig (the admin's key) to \$TMPDIR/kubeconfig*
+# and never removes it: here, a private folder that --down removes.
+export TMPDIR="$state/tmp"
 export PULUMI_CONFIG_PASSPHRASE_FILE="$state/passphrase"
 export PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 export KUBECONFIG="$state/kubeconfig"

@@ -78,6 +78,8 @@ export class Engine implements PulumiWorkspace {
         // A home of its own per test, with the plugin cache scripts/toolchain.sh installed into.
         const home = path.join(this.dir, "home");
         fs.mkdirSync(home);
+        const tmp = path.join(this.dir, "tmp");
+        fs.mkdirSync(tmp, { mode: 0o700 });
         fs.symlinkSync(path.join(process.env.PULUMI_HOME ?? path.join(os.homedir(), ".pulumi"), "plugins"), path.join(home, "plugins"));
         this.env = {
             ...process.env,
@@ -90,6 +92,9 @@ export class Engine implements PulumiWorkspace {
             // resources: 67 s instead of 20 s for a 100-worker preview); the final state is still written.
             PULUMI_SKIP_CHECKPOINTS: "true",
             PULUMI_HOME: home,
+            // pulumi-kubernetes writes its kubeconfig (a cluster's admin key) to $TMPDIR/kubeconfig*
+            // and never removes it: the test's own folder, removed with it.
+            TMPDIR: tmp,
         };
     }
 

@@ -3,6 +3,7 @@ import { X509Certificate } from "crypto";
 import * as fs from "fs";
 import * as https from "https";
 import * as yaml from "js-yaml";
+import * as os from "os";
 import * as path from "path";
 import { Engine, must, PreviewStep, projectEntries, projectRoot, Stack } from "../engine/harness";
 import { Lab, LabEnv, LabHost } from "../lab/lab";
@@ -36,6 +37,7 @@ describe("kubeadm mode on real systemd hosts (the local lab)", function () {
     const timings: Record<string, number> = {};
     const memoryMiB: Record<string, number> = {};
     const outputs: string[] = [];
+    const testStarted = Date.now();
 
     const up = (extra: string[] = []) => {
         const r = stack.run(["up", "--yes", "--skip-preview", ...extra]);
@@ -338,6 +340,10 @@ spec:
         assert.doesNotMatch(text, /Using certificate key|--certificate-key\s+[0-9a-f]{64}/);
         assert.match(kubectl("-n kube-system get secret kubeadm-certs --ignore-not-found -o name"), /^\s*$/, "no uploaded control-plane certificates");
         assert.match(lab.ssh(worker1, "sudo ls /etc/openpai"), /^node-name\s*$/, "the join config with its token was removed");
+        // pulumi-kubernetes's copies of the kubeconfig went to the test's own TMPDIR, none to the machine's.
+        const kubeconfigCopies = (dir: string) => fs.readdirSync(dir).filter(f => /^kubeconfig\d+$/.test(f) && fs.statSync(path.join(dir, f)).mtimeMs >= testStarted);
+        assert.ok(kubeconfigCopies(path.join(engine.dir, "tmp")).length > 0, "the provider wrote its kubeconfig to TMPDIR");
+        assert.deepStrictEqual(kubeconfigCopies(os.tmpdir()), [], "a kubeconfig copy outside the test's folder");
     });
 
     it("pulumi destroy drains the workers and resets every host", () => {
