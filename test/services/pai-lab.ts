@@ -135,7 +135,9 @@ export class PaiLab {
         });
         const active = jobs.filter(j => ["RUNNING", "WAITING"].includes(j.state));
         for (const job of active) {
-            await this.rest("PUT", `/api/v2/jobs/${job.username}~${job.name}/executionType`, { token, json: { value: "STOP" } });
+            // Asked again when rest-server, just rolled, leaves the request unanswered (CI run 5: 30 s).
+            await waitFor(`rest-server to take the stop of ${job.name}`, async () =>
+                (await this.rest("PUT", `/api/v2/jobs/${job.username}~${job.name}/executionType`, { token, json: { value: "STOP" } })).status < 500 || undefined);
         }
         for (const job of active) {
             await waitFor(`job ${job.name} to stop`, async () => {
