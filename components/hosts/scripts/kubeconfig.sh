@@ -16,9 +16,9 @@ certificates_expire() {
   date -d "${not_after#notAfter=}" +%s
 }
 
+# renew_certificates BEFORE: renews the certificates that expire at BEFORE (seconds since the epoch).
 renew_certificates() {
-  local before after pods deadline=$((SECONDS + 300))
-  before="$(certificates_expire)"
+  local before="$1" after pods deadline=$((SECONDS + 300))
   log "the certificates expire $(date -u -d "@$before" +%FT%TZ), by $RENEW_EXPIRING_BY: renewing them (cluster.certificateRenewalDays)" >&2
   run kubeadm certs renew all >&2
   check_only && return 0
@@ -43,10 +43,11 @@ if [[ ! -f "$admin" ]]; then
   exit 0
 fi
 if [[ -n "$RENEW_EXPIRING_BY" ]]; then
-  if (($(certificates_expire) <= $(date -d "$RENEW_EXPIRING_BY" +%s))); then
-    renew_certificates
+  expire="$(certificates_expire)"
+  if ((expire <= $(date -d "$RENEW_EXPIRING_BY" +%s))); then
+    renew_certificates "$expire"
   else
-    log "the certificates expire $(date -u -d "@$(certificates_expire)" +%FT%TZ), after $RENEW_EXPIRING_BY: already renewed" >&2
+    log "the certificates expire $(date -u -d "@$expire" +%FT%TZ), after $RENEW_EXPIRING_BY: already renewed" >&2
   fi
 fi
 cat "$admin"
