@@ -13,12 +13,7 @@ config=/etc/openpai/kubeadm-join.yaml
 # reset_node WHY: kubeadm reset, saying why.
 reset_node() {
   log "$1: resetting this host before joining it as $EXPECTED_HOSTNAME"
-  run kubeadm reset --force
-  # The directory stays: containerd watches it and would miss the next network config.
-  if [[ -d /etc/cni/net.d ]]; then
-    run find /etc/cni/net.d -mindepth 1 -delete
-  fi
-  run rm -f /etc/openpai/node-name
+  kubeadm_reset
 }
 
 recorded="$(node_name_joined)"

@@ -11,12 +11,8 @@ if [[ -n "$recorded" && "$recorded" != "$NODE_NAME" ]]; then
   exit 0
 fi
 if [[ -n "$recorded" || -f /etc/kubernetes/kubelet.conf || -f /etc/kubernetes/admin.conf ]]; then
-  run kubeadm reset --force
-  # The directory stays: containerd watches it and would miss the next network config.
-  if [[ -d /etc/cni/net.d ]]; then
-    run find /etc/cni/net.d -mindepth 1 -delete
-  fi
-  run rm -f /etc/openpai/kubeadm.yaml /etc/openpai/node-name
+  kubeadm_reset
+  run rm -f /etc/openpai/kubeadm.yaml
   if ip link show kube-bridge >/dev/null 2>&1; then
     run ip link delete kube-bridge
   fi

@@ -164,6 +164,17 @@ node_name_joined() {
   cat /etc/openpai/node-name 2>/dev/null || true
 }
 
+# kubeadm_reset: takes Kubernetes off this host (kubeadm reset, the pod network's configs, the
+# node-name marker); the kubeadm-reset and kubeadm-join steps add what is theirs.
+kubeadm_reset() {
+  run kubeadm reset --force
+  # The directory stays: containerd watches it and would miss the next network config.
+  if [[ -d /etc/cni/net.d ]]; then
+    run find /etc/cni/net.d -mindepth 1 -delete
+  fi
+  run rm -f /etc/openpai/node-name
+}
+
 # record_node_name NAME: writes the marker node_name_joined reads, and checks it is there (a
 # marker that silently failed to write would make the next run take a live node for a new host).
 record_node_name() {
