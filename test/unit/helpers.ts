@@ -5,6 +5,11 @@ import { ConfigError, RawConfigValue } from "../../config";
 import { setTimeout as sleep } from "timers/promises";
 
 /** A valid layout: one master and `workers` 8-GPU workers. */
+/** Runs a bash script from stdin, as a host runs a step resource's script (bash -s), here. */
+export function runScript(script: string, env: Record<string, string> = {}, cwd?: string): { status: number | null; stdout: string; stderr: string } {
+    return spawnSync("bash", ["-s"], { input: script, encoding: "utf8", cwd, env: { ...process.env, ...env }, timeout: 60_000 });
+}
+
 export function layout(workers = 2): any {
     return {
         "machine-sku": {

@@ -1,14 +1,9 @@
 import * as assert from "assert";
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { renderStep, renderSteps } from "../../components/hosts/scripts";
-
-/** Runs a rendered script here, as bash -s reads it from an SSH session's stdin (check-only steps change nothing). */
-function runScript(text: string, env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
-    return spawnSync("bash", ["-s"], { input: text, encoding: "utf8", env: { ...process.env, ...env } });
-}
+import { runScript } from "./helpers";
 
 /** A sysfs PCI tree: one directory per function with its vendor and class, as /sys/bus/pci/devices has them. */
 function pciTree(functions: { vendor: string; class: string }[]): string {

@@ -9,7 +9,7 @@ import { OpenPaiCluster } from "../../components/cluster";
 import { HostCommonArgs, preparePart, runtimeParts } from "../../components/hosts/host-steps";
 import { renderSteps, StepPart, StepSettings } from "../../components/hosts/scripts";
 import { StepInputPart } from "../../components/hosts/step";
-import { layout, rawStack, registrationsSettled } from "./helpers";
+import { layout, rawStack, registrationsSettled, runScript } from "./helpers";
 
 /**
  * The host scripts with the worst values the validator lets through (every character a URL,
@@ -41,10 +41,6 @@ function worstStack(): Record<string, unknown> {
     };
 }
 
-function bash(script: string, env: Record<string, string> = {}, cwd?: string): { status: number | null; stdout: string; stderr: string } {
-    return spawnSync("bash", ["-s"], { input: script, encoding: "utf8", cwd, env: { ...process.env, ...env }, timeout: 60_000 });
-}
-
 function has(command: string): boolean {
     return spawnSync("bash", ["-c", `command -v ${command}`]).status === 0;
 }
@@ -71,7 +67,7 @@ function runCaptured(parts: StepPart[]): { status: number | null; stdout: string
     try {
         const text = renderSteps(parts, true);
         const at = text.indexOf("\n# ---- step: ");
-        const r = bash(`${text.slice(0, at)}\n${captureWrites}${text.slice(at)}`, { CAPTURE: dir }, dir);
+        const r = runScript(`${text.slice(0, at)}\n${captureWrites}${text.slice(at)}`, { CAPTURE: dir }, dir);
         const files: Record<string, { text: string; mode: string }> = {};
         for (const name of fs.readdirSync(dir).filter(f => f.startsWith("_") && !f.endsWith(".mode"))) {
             files[name.replace(/_/g, "/")] = { text: fs.readFileSync(path.join(dir, name), "utf8"), mode: fs.readFileSync(path.join(dir, `${name}.mode`), "utf8") };

@@ -10,12 +10,7 @@ import { apiEndpoint } from "../../components/hosts/cluster-hosts";
 import { asRoot, helpersPath, renderStep, renderSteps } from "../../components/hosts/scripts";
 import { hostKeyRefusedExit } from "../../components/hosts/ssh-from-here";
 import { joinScript, leaveScript } from "../../components/hosts/worker-join";
-import { layout, rawStack, registrationsSettled } from "./helpers";
-
-/** Runs a rendered step here (check-only steps change nothing). */
-function runStep(text: string): { status: number | null; stdout: string; stderr: string } {
-    return spawnSync("bash", ["-s"], { input: text, encoding: "utf8" });
-}
+import { layout, rawStack, registrationsSettled, runScript } from "./helpers";
 
 describe("host step scripts", () => {
     it("render settings, the shared helpers and the step, quoting values", () => {
@@ -28,7 +23,7 @@ describe("host step scripts", () => {
     });
 
     it("run in check-only mode without changing anything, printing what they would do", () => {
-        const r = runStep(renderStep("kernel", true));
+        const r = runScript(renderStep("kernel", true));
         assert.strictEqual(r.status, 0, r.stderr);
         assert.match(r.stdout, /\[kernel\] kernel prerequisites in place/);
         assert.doesNotMatch(r.stdout, /changed:/);
@@ -36,13 +31,13 @@ describe("host step scripts", () => {
 
     it("preflight reports unmet requirements in check-only mode and fails in apply mode", () => {
         const settings = { EXPECTED_HOSTNAME: "no-such-host", SKU_MEM_MB: 1, SKU_VCORE: 1, GPU_COUNT: 0, ROLE: "worker", REGISTRY_MIRRORS: "http://127.0.0.1:9" };
-        const check = runStep(renderStep("preflight", true, settings));
+        const check = runScript(renderStep("preflight", true, settings));
         assert.strictEqual(check.status, 0, check.stderr);
         assert.match(check.stdout, /would fail: hostname is '.*' but the layout says 'no-such-host'/);
         assert.match(check.stdout, /warning: registry not reachable: http:\/\/127.0.0.1:9/);
         const facts = JSON.parse(check.stdout.trim().split("\n").pop()!);
         assert.ok(facts.problems >= 1 && facts.vcpus >= 1 && facts.memMb > 0);
-        const apply = runStep(renderStep("preflight", false, settings));
+        const apply = runScript(renderStep("preflight", false, settings));
         assert.strictEqual(apply.status, 1);
         assert.match(apply.stderr, /error: .*the layout says 'no-such-host'/);
     });
@@ -57,10 +52,10 @@ describe("host step scripts", () => {
         const text = renderSteps([{ step: "kernel" }, { step: "preflight", settings: preflight }], true);
         assert.strictEqual(text.match(/^write_file\(\) \{/gm)?.length, 1, "the helpers once");
         assert.ok(text.indexOf("# ---- step: kernel ----") < text.indexOf("# ---- step: preflight ----"));
-        const r = runStep(text);
+        const r = runScript(text);
         assert.strictEqual(r.status, 0, r.stderr);
         assert.match(r.stdout, /\[kernel\] kernel prerequisites in place[\s\S]*\[preflight\]/, "a step's early exit ends that step only");
-        const failing = runStep(renderSteps([{ step: "preflight", settings: preflight }, { step: "kernel" }], false));
+        const failing = runScript(renderSteps([{ step: "preflight", settings: preflight }, { step: "kernel" }], false));
         assert.strictEqual(failing.status, 1, "a failing step fails the resource");
         assert.doesNotMatch(failing.stdout, /\[kernel\]/, "and nothing after it runs");
     });
