@@ -2,7 +2,10 @@
 # The lab's stand-in for pkgs.k8s.io: kubeadm, kubelet, kubectl, cri-tools and kubernetes-cni as
 # Debian packages with pkgs.k8s.io's names, versions, paths, units and Depends, in a flat
 # repository laid out like core:/stable:/v1.<minor>/deb/, signed with a test key made once into
-# $lab_cache (never committed). Source it after common.sh and oci.sh (for oci_key).
+# $lab_cache (never committed). Beside it, a second flat repository, containerd2/, holds
+# containerd 2.x as a `containerd` package: only hosts of the containerd 2 flavour have it in their
+# apt sources (lab/hosts/provision.sh), as an Ubuntu 24.04 host's archive offers containerd 2.2.
+# Source it after common.sh and oci.sh (for oci_key).
 #
 # The facts (kubernetes/release, cmd/krel/templates/latest, as it built v1.34.3 in Dec 2025):
 # kubeadm Depends cri-tools (>= 1.30.0) (krel took the first ">= 1.30.0" rule; no dependency on
@@ -48,16 +51,18 @@ apt_gpg_done() {
   gpgconf --homedir "$apt_signing_home/gnupg" --kill gpg-agent
 }
 
-# deb_build ROOT NAME VERSION SECTION DEPENDS SUMMARY OUTDIR: ROOT holds the files; writes the
-# control file (and conffiles for everything under /etc/default) and builds OUTDIR/NAME_VERSION_amd64.deb.
+# deb_build ROOT NAME VERSION SECTION DEPENDS SUMMARY OUTDIR [HOMEPAGE MAINTAINER]: ROOT holds the
+# files; writes the control file (and conffiles for everything under /etc/default) and builds
+# OUTDIR/NAME_VERSION_amd64.deb. HOMEPAGE and MAINTAINER default to Kubernetes'.
 deb_build() {
   local root="$1" name="$2" version="$3" section="$4" depends="$5" summary="$6" out="$7"
+  local homepage="${8:-https://kubernetes.io}" maintainer="${9:-$apt_maintainer}"
   mkdir -p "$root/DEBIAN"
   {
-    printf 'Package: %s\nVersion: %s\nArchitecture: amd64\nMaintainer: %s\n' "$name" "$version" "$apt_maintainer"
+    printf 'Package: %s\nVersion: %s\nArchitecture: amd64\nMaintainer: %s\n' "$name" "$version" "$maintainer"
     printf 'Installed-Size: %s\n' "$(du -sk --exclude=DEBIAN "$root" | cut -f1)"
     [[ -z "$depends" ]] || printf 'Depends: %s\n' "$depends"
-    printf 'Section: %s\nPriority: optional\nHomepage: https://kubernetes.io\n' "$section"
+    printf 'Section: %s\nPriority: optional\nHomepage: %s\n' "$section" "$homepage"
     printf 'Description: %s\n %s.\n' "$summary" "$summary"
   } >"$root/DEBIAN/control"
   if [[ -d "$root/etc/default" ]]; then
@@ -74,6 +79,17 @@ install_files() {
   while (($# >= 2)); do
     install -D -m "$mode" "$1" "$root/$2"
     shift 2
+  done
+}
+
+# deb_service_scripts ROOT UNIT: the maintainer scripts of a package with one systemd service
+# (deb/service.*, debhelper's default handling), for UNIT.
+deb_service_scripts() {
+  local root="$1" unit="$2" script
+  mkdir -p "$root/DEBIAN"
+  for script in postinst prerm postrm; do
+    sed "s/@UNIT@/$unit/g" "$lab_dir/artifacts/deb/service.$script" >"$root/DEBIAN/$script"
+    chmod 0755 "$root/DEBIAN/$script"
   done
 }
 
@@ -96,8 +112,7 @@ apt_repo_debs() {
   install_files "$root" 0644 "$deb/kubelet.service" usr/lib/systemd/system/kubelet.service \
     "$deb/kubelet.default" etc/default/kubelet "$kube_src/LICENSE" usr/share/doc/kubelet/LICENSE \
     /dev/null var/lib/kubelet/.kubelet-keep /dev/null etc/kubernetes/manifests/.kubelet-keep
-  install_files "$root" 0755 "$deb/kubelet.postinst" DEBIAN/postinst "$deb/kubelet.prerm" DEBIAN/prerm \
-    "$deb/kubelet.postrm" DEBIAN/postrm
+  deb_service_scripts "$root" kubelet.service
   deb_build "$root" kubelet "$kube_version" net "iptables (>= 1.4.21), kubernetes-cni (>= 1.2.0), mount, util-linux" \
     "Node agent for Kubernetes clusters" "$out"
 
@@ -124,14 +139,32 @@ apt_repo_debs() {
   rm -rf "$work"
 }
 
-# apt_repo_index DIR: Packages, Packages.gz, Release, Release.gpg, InRelease, Release.key for the
-# flat repository in DIR (packages in DIR/amd64, as pkgs.k8s.io serves them).
+# apt_repo_containerd_debs OUTDIR: containerd 2.x as one `containerd` package with the paths of
+# Debian's and Ubuntu's (binaries in /usr/bin, the unit in /lib/systemd/system) and no config
+# file: containerd's defaults until the project writes /etc/containerd/config.toml. Input:
+# $containerd_bin (build.sh).
+apt_repo_containerd_debs() {
+  local out="$1" root
+  root="$(mktemp -d)"
+  install_files "$root" 0755 "$containerd_bin/containerd" usr/bin/containerd "$containerd_bin/ctr" usr/bin/ctr \
+    "$containerd_bin/containerd-shim-runc-v2" usr/bin/containerd-shim-runc-v2
+  install_files "$root" 0644 "$lab_dir/artifacts/deb/containerd.service" lib/systemd/system/containerd.service \
+    "$containerd_bin/LICENSE" usr/share/doc/containerd/LICENSE
+  deb_service_scripts "$root" containerd.service
+  deb_build "$root" containerd "$CONTAINERD2_PACKAGE_VERSION" admin "runc" \
+    "open and reliable container runtime (containerd ${CONTAINERD2_VERSION#v}, lab build)" "$out" \
+    https://containerd.io "containerd Authors <cncf-containerd-maintainers@lists.cncf.io>"
+  rm -rf "$root"
+}
+
+# apt_repo_index DIR LABEL: Packages, Packages.gz, Release, Release.gpg, InRelease, Release.key for
+# the flat repository in DIR (packages in DIR/amd64, as pkgs.k8s.io serves them).
 apt_repo_index() {
-  local dir="$1" file sum
+  local dir="$1" label="$2" file sum
   (cd "$dir" && dpkg-scanpackages --multiversion amd64 /dev/null 2>/dev/null) >"$dir/Packages"
   gzip -9n <"$dir/Packages" >"$dir/Packages.gz"
   {
-    printf 'Origin: openpai-lab\nLabel: Kubernetes %s packages (lab build, stands in for pkgs.k8s.io)\n' "$(apt_minor)"
+    printf 'Origin: openpai-lab\nLabel: %s\n' "$label"
     printf 'Architectures: amd64\nDate: %s\n' "$(LC_ALL=C date -u '+%a, %d %b %Y %H:%M:%S UTC')"
     for sum in MD5Sum:md5sum SHA1:sha1sum SHA256:sha256sum; do
       printf '%s:\n' "${sum%%:*}"
@@ -152,15 +185,18 @@ apt_repo() {
   local fingerprint key tree dir status=cached
   fingerprint="$(apt_signing_key)"
   key="$(oci_key "$KUBERNETES_VERSION" "$CRI_TOOLS_VERSION" "$CNI_PLUGINS_VERSION" "$KUBE_PACKAGE_REVISION" \
-    "$fingerprint" "$kube_bin/kubeadm" "$kube_bin/kubelet" "$kube_bin/kubectl" "$crictl_bin/crictl" "$cni_bin" \
-    "$lab_dir/artifacts/deb" "$(declare -f apt_repo_debs deb_build install_files apt_repo_index)")"
+    "$CONTAINERD2_VERSION" "$CONTAINERD2_PACKAGE_VERSION" "$fingerprint" "$kube_bin/kubeadm" "$kube_bin/kubelet" \
+    "$kube_bin/kubectl" "$crictl_bin/crictl" "$cni_bin" "$containerd_bin" "$lab_dir/artifacts/deb" \
+    "$(declare -f apt_repo_debs apt_repo_containerd_debs deb_build deb_service_scripts install_files apt_repo_index)")"
   tree="$lab_cache/apt/$key"
   dir="$tree/core:/stable:/$(apt_minor)/deb"
   if [[ ! -f "$tree/.done" ]]; then
     rm -rf "$tree"
-    mkdir -p "$dir/amd64"
+    mkdir -p "$dir/amd64" "$tree/containerd2/amd64"
     apt_repo_debs "$dir/amd64" >&2
-    apt_repo_index "$dir"
+    apt_repo_index "$dir" "Kubernetes $(apt_minor) packages (lab build, stands in for pkgs.k8s.io)"
+    apt_repo_containerd_debs "$tree/containerd2/amd64" >&2
+    apt_repo_index "$tree/containerd2" "containerd ${CONTAINERD2_VERSION#v} (lab build, as Ubuntu 24.04's archive offers containerd 2.2)"
     touch "$tree/.done"
     lab_changed "built the apt repository $tree ($(du -sh "$tree" | cut -f1))"
     status=built

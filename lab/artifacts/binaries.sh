@@ -108,6 +108,21 @@ build_kube_router() {
   go build -ldflags "-s -w" -o "$out/gobgp" github.com/osrg/gobgp/v3/cmd/gobgp
 }
 
+# containerd 2.x as upstream's Makefile builds it (cmd/containerd, cmd/ctr, the runc shim), static
+# (CGO_ENABLED=0, so no btrfs snapshotter, as the no_btrfs tag also says); the version is set as
+# Debian and Ubuntu set it (without the v), so nodes report containerd://2.2.9. The module has no
+# git revision: the package version stands in for it.
+build_containerd() {
+  local out="$1" module=github.com/containerd/containerd/v2 tags="urfave_cli_no_docs no_btrfs" ldflags
+  artifact_wrapper_module containerd "$module@$CONTAINERD2_VERSION"
+  ldflags="-s -w -X $module/version.Version=${CONTAINERD2_VERSION#v} -X $module/version.Revision=$CONTAINERD2_PACKAGE_VERSION -X $module/version.Package=$module"
+  go build -tags "$tags" -ldflags "$ldflags" -o "$out/containerd" "$module/cmd/containerd"
+  go build -tags "$tags" -ldflags "$ldflags" -o "$out/ctr" "$module/cmd/ctr"
+  go build -tags "$tags no_grpc" -ldflags "$ldflags" -o "$out/containerd-shim-runc-v2" "$module/cmd/containerd-shim-runc-v2"
+  cp "$(go list -m -f '{{.Dir}}' "$module")/LICENSE" "$out/"
+  chmod 0644 "$out/LICENSE"
+}
+
 build_go_runner() {
   local out="$1"
   printf 'module openpai.local/lab/go-runner\n\ngo 1.26\n' >go.mod
@@ -126,7 +141,7 @@ build_pause() {
 
 # artifact_key NAME: the cache key of a binary set: version, Go release and the build steps
 # themselves (the function's text, not the whole file). NAME: crictl cni-plugins coredns etcd
-# kube-router go-runner pause.
+# kube-router containerd go-runner pause.
 artifact_key() {
   local name="$1" version
   case "$name" in
@@ -135,6 +150,7 @@ artifact_key() {
     coredns) version="$COREDNS_VERSION" ;;
     etcd) version="$ETCD_IMAGE_VERSION" ;;
     kube-router) version="$KUBE_ROUTER_VERSION" ;;
+    containerd) version="$CONTAINERD2_VERSION $CONTAINERD2_PACKAGE_VERSION" ;;
     go-runner) version="$(cat "$lab_dir/artifacts/go-runner/main.go")" ;;
     pause) version="$PAUSE_VERSION $KUBERNETES_VERSION $(gcc -dumpfullversion)" ;;
     *) lab_die "unknown binaries '$name'" ;;

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Builds everything a real kubeadm cluster in the lab pulls: the Kubernetes binaries, CRI tools,
-# CNI plugins, CoreDNS, etcd, kube-router and pause from the Go module proxy (pause: gcc), the
-# cluster's images as OCI layouts (recorded for publish.sh), and the pkgs.k8s.io-like apt
-# repository ($lab_cache/apt-repo). Each step is cached by a key of its inputs: a warm run takes
-# seconds. Usage: lab/artifacts/build.sh
+# CNI plugins, CoreDNS, etcd, kube-router, containerd 2.x and pause from the Go module proxy
+# (pause: gcc), the cluster's images as OCI layouts (recorded for publish.sh), and the
+# pkgs.k8s.io-like apt repository with its containerd2/ suite ($lab_cache/apt-repo). Each step is
+# cached by a key of its inputs: a warm run takes seconds. Usage: lab/artifacts/build.sh
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -24,7 +24,7 @@ for tool in go gcc umoci skopeo dpkg-deb dpkg-scanpackages gpg setcap debootstra
   command -v "$tool" >/dev/null || lab_die "$tool is missing (Go: /usr/local/go/bin; the rest: apt-get install)"
 done
 
-binary_sets=(go-runner pause crictl cni-plugins coredns etcd kube-router)
+binary_sets=(go-runner pause crictl cni-plugins coredns etcd kube-router containerd)
 mapfile -t images < <(images_list)
 steps=$((1 + ${#binary_sets[@]} + 1 + ${#images[@]} + 1))
 step=0
@@ -71,6 +71,7 @@ binary_set() {
     coredns) coredns_bin="$dir" ;;
     etcd) etcd_bin="$dir" ;;
     kube-router) kube_router_bin="$dir" ;;
+    containerd) containerd_bin="$dir" ;;
   esac
   echo "$status"
 }

@@ -186,12 +186,31 @@ lab_host_wait_ssh() {
   done
 }
 
-# lab_host_boot NAME ADDRESS: launches the host unless it runs (lab_host_ready waits for it).
+# lab_host_flavour NAME REQUESTED: the host's flavour ("" = Debian's containerd, containerd2):
+# the one it was made with (its disk has that containerd), REQUESTED for a new host; a request for
+# another one is refused.
+lab_host_flavour() {
+  local name="$1" requested="$2" file made
+  file="$(lab_host_dir "$name")/flavour"
+  if [[ -f "$(lab_host_dir "$name")/address" ]]; then
+    made="$(cat "$file" 2>/dev/null || true)"
+    if [[ -n "$requested" && "$requested" != "$made" ]]; then
+      lab_die "$name was made with ${made:-Debian's containerd}, not $requested: lab.sh host rm $name first"
+    fi
+    echo "$made"
+  else
+    echo "$requested"
+  fi
+}
+
+# lab_host_boot NAME ADDRESS [FLAVOUR]: launches the host unless it runs (lab_host_ready waits for
+# it). FLAVOUR containerd2 offers containerd 2.x in its apt sources (provision.sh).
 lab_host_boot() {
-  local name="$1" address="$2" dir pid rootfs other key
+  local name="$1" address="$2" dir pid rootfs other key flavour
   lab_host_validate "$name" "$address"
   ip link show "$lab_bridge" >/dev/null 2>&1 || lab_die "bridge $lab_bridge is missing: run lab.sh up first"
   dir="$(lab_host_dir "$name")"
+  flavour="$(lab_host_flavour "$name" "${3:-}")"
   if pid="$(lab_host_pid "$name")"; then
     [[ "$(lab_host_address "$name")" == "$address" ]] || lab_die "$name runs at $(lab_host_address "$name"), not $address"
     [[ -f "$dir/booting" ]] || lab_log "$name already runs (pid $pid)"
@@ -208,6 +227,7 @@ lab_host_boot() {
   date +%s >"$dir/booting"
   echo "$rootfs" >"$dir/rootfs"
   echo "$address" >"$dir/address"
+  echo "$flavour" >"$dir/flavour"
   # Leftovers of a host that died with the machine (processes, cgroups) go first, and the bridge
   # end of its veth, which the kernel may still be tearing down after a host was killed.
   lab_host_kill "$name"
@@ -217,7 +237,7 @@ lab_host_boot() {
     lab_changed "removed the leftover veth vb-$name"
   fi
   lab_host_mount "$name" "$rootfs"
-  lab_host_provision "$name" "$address" "$dir/merged" "$dir/upper" "$key.pub"
+  lab_host_provision "$name" "$address" "$dir/merged" "$dir/upper" "$key.pub" "$flavour"
   lab_dns_add "$name" "$address"
   lab_host_cgroups_make "$name"
 

@@ -5,7 +5,8 @@
 # the few things a systemd-nspawn host lacks compared with a real kernel's machine.
 # Nothing of the project's provisioning (containerd, Kubernetes, sysctls, apt proxy) is here:
 # the project's own scripts do that over SSH. Source it after lib/common.sh.
-# shellcheck disable=SC2154 # lab_state comes from common.sh; lab_bridge_* from services/machine.sh
+# shellcheck disable=SC2154 # lab_state, lab_cache come from common.sh; lab_bridge_* from
+# services/machine.sh, lab_apt_repo_port from services/services.sh
 
 lab_host_user=ubuntu
 
@@ -166,14 +167,27 @@ lab_builtin_modules() {
   return 0
 }
 
-# lab_host_provision NAME ADDRESS MERGED UPPER PUBLIC_KEY: brings a host's tree to what the
-# lab's machines have; prints one line naming what it wrote.
+# The containerd 2 flavour: the lab apt repository's containerd2/ suite among the host's apt
+# sources, signed by the lab's key, as an Ubuntu 24.04 host's own archive offers containerd 2.2.
+# The project's containerd step then installs 2.x with the same `apt-get install containerd`.
+lab_host_containerd2_source() {
+  local root="$1" key="$lab_cache/apt-repo/containerd2/Release.key"
+  [[ -f "$key" ]] || lab_die "no containerd 2.x package in the lab's apt repository ($key is missing): run lab.sh build"
+  lab_host_file "$root" etc/apt/keyrings/openpai-lab.asc 0644 <"$key"
+  lab_host_file "$root" etc/apt/sources.list.d/openpai-lab-containerd2.list 0644 \
+    <<<"deb [signed-by=/etc/apt/keyrings/openpai-lab.asc] http://$lab_bridge_address:$lab_apt_repo_port/containerd2/ /"
+}
+
+# lab_host_provision NAME ADDRESS MERGED UPPER PUBLIC_KEY FLAVOUR: brings a host's tree to what the
+# lab's machines have (FLAVOUR: "" for Debian's containerd, containerd2); prints one line naming
+# what it wrote.
 lab_host_provision() {
-  local name="$1" address="$2" root="$3" upper="$4" public_key="$5"
+  local name="$1" address="$2" root="$3" upper="$4" public_key="$5" flavour="$6"
   lab_host_written=()
   lab_host_identity "$root" "$upper" "$name" "$address"
   lab_host_login "$root" "$public_key"
   lab_host_machine_parts "$root"
+  [[ "$flavour" != containerd2 ]] || lab_host_containerd2_source "$root"
   if ((${#lab_host_written[@]})); then
     lab_changed "$name: wrote ${lab_host_written[*]}"
   fi

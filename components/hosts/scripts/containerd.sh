@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # containerd with the systemd cgroup driver, kubeadm's pause image and registry mirrors in
 # certs.d (hosts without internet pull through cluster.registryMirrors), held against upgrades.
+# Whatever containerd the distribution offers: Debian 12's 1.6, Ubuntu 22.04's 1.7 (config
+# `version = 2`), Ubuntu 24.04's 2.2 (`version = 3`); the config is checked by that containerd
+# before it is written (lib.sh's containerd_config_write).
 set -euo pipefail
 REGISTRY_MIRRORS="${REGISTRY_MIRRORS:-}"
 mirrored_registries=(docker.io registry.k8s.io nvcr.io ghcr.io quay.io)
@@ -21,7 +24,7 @@ toml_string() {
 apt_install containerd
 restart=false
 if ! check_only || command -v containerd >/dev/null 2>&1; then
-  containerd_config | write_file /etc/containerd/config.toml 0644 && restart=true
+  containerd_config_write && restart=true
 fi
 read -ra mirrors <<<"$REGISTRY_MIRRORS"
 for registry in "${mirrored_registries[@]}"; do

@@ -23,7 +23,7 @@ toolkit=(nvidia-container-toolkit nvidia-container-toolkit-base libnvidia-contai
 apt_install "${toolkit[@]/%/=$NVIDIA_TOOLKIT_VERSION}"
 hold "${toolkit[@]}"
 if ! check_only || command -v nvidia-ctk >/dev/null 2>&1; then
-  if containerd_config | write_file /etc/containerd/config.toml 0644; then
+  if containerd_config_write; then
     run systemctl restart containerd
   fi
 fi
