@@ -2,7 +2,9 @@
 # The local lab: a lab behind a firewall on one machine (lab/README.md). One entry point:
 #   lab.sh up                        bridge, machine settings, registry, apt repo, apt proxy
 #   lab.sh build                     what the lab needs ahead of time (host rootfs, images, packages)
-#   lab.sh host start NAME ADDRESS   boot a systemd host; prints "NAME ADDRESS" once sshd answers
+#   lab.sh host start NAME ADDRESS [--containerd 2]
+#                                    boot a systemd host; prints "NAME ADDRESS" once sshd answers;
+#                                    --containerd 2: its apt sources offer containerd 2.x
 #   lab.sh host stop NAME            pull its plug (its disk stays); host start brings it back
 #   lab.sh host rm NAME              stop it and delete its disk
 #   lab.sh host ssh NAME [CMD...]    ssh in as the sudo user with the lab's key
@@ -31,7 +33,7 @@ source "$lab_dir/hosts/provision.sh"
 source "$lab_dir/hosts/hosts.sh"
 
 usage() {
-  sed -n '2,15s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+  sed -n '2,17s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
   exit 2
 }
 
@@ -103,9 +105,15 @@ cmd_host() {
   (($# > 0)) && shift
   case "$action" in
     start)
-      (($# == 2)) || usage
+      local flavour=""
+      if (($# == 4)) && [[ "$3" == --containerd ]]; then
+        [[ "$4" == 2 ]] || lab_die "--containerd '$4': the lab offers containerd 2 (or Debian 12's own without the option)"
+        flavour=containerd2
+      elif (($# != 2)); then
+        usage
+      fi
       lock
-      lab_host_boot "$1" "$2"
+      lab_host_boot "$1" "$2" "$flavour"
       # Hosts boot in parallel: only their setup is one at a time.
       unlock
       lab_host_ready "$1" "$2"

@@ -195,7 +195,7 @@ lab_host_flavour() {
   if [[ -f "$(lab_host_dir "$name")/address" ]]; then
     made="$(cat "$file" 2>/dev/null || true)"
     if [[ -n "$requested" && "$requested" != "$made" ]]; then
-      lab_die "$name was made with ${made:-Debian's containerd}, not $requested: lab.sh host rm $name first"
+      lab_die "$name was made with ${made:-Debian 12 containerd}, not $requested: lab.sh host rm $name first"
     fi
     echo "$made"
   else
