@@ -5,6 +5,7 @@ import * as https from "https";
 import * as yaml from "js-yaml";
 import * as os from "os";
 import * as path from "path";
+import { renderSteps } from "../../components/hosts/scripts";
 import { Engine, must, PreviewStep, projectEntries, projectRoot, Stack } from "../engine/harness";
 import { Lab, LabEnv, LabHost } from "../lab/lab";
 import { labHosts, labStackConfig } from "./lab-stack";
@@ -116,6 +117,20 @@ spec:
             "the Service name resolves to its ClusterIP");
         assert.match(kubectl("exec net-master -- wget -qO- http://echo/"), new RegExp(`hello from ${worker2.name}`));
         kubectl("delete -f /tmp/net.yaml --wait=false");
+    });
+
+    it("the workers run containerd 1.6 (Debian 12's) and 2.2 (the lab's containerd 2 flavour) side by side; each one's config passes that containerd's own `config dump` check", () => {
+        const pause = `registry.k8s.io/pause:${/^PAUSE_VERSION=(\S+)$/m.exec(fs.readFileSync(path.join(projectRoot, "lab", "versions"), "utf8"))![1]}`;
+        // The check the containerd step runs before it writes the config, here on the file in place.
+        const check = `${renderSteps([], false)}\ncontainerd --config /etc/containerd/config.toml config dump | containerd_config_problems ${pause} 0 && echo "config checked"\n`;
+        for (const w of workers) {
+            const runtime = kubectl(`get node ${w.name} -o jsonpath='{.status.nodeInfo.containerRuntimeVersion}'`).trim();
+            assert.match(runtime, w.containerd === 2 ? /^containerd:\/\/2\.2\.\d+$/ : /^containerd:\/\/1\.6\./, `${w.name}'s runtime`);
+            const configVersion = lab.ssh(w, "sudo containerd --config /etc/containerd/config.toml config dump | grep '^version = '").trim();
+            assert.strictEqual(configVersion, w.containerd === 2 ? "version = 3" : "version = 2", `${w.name}'s config format`);
+            lab.ssh(w, `cat > /tmp/openpai-containerd-check.sh <<'OPENPAI_CHECK_EOF'\n${check}OPENPAI_CHECK_EOF`);
+            assert.match(lab.ssh(w, "sudo bash /tmp/openpai-containerd-check.sh"), /^config checked$/m, `${w.name}'s /etc/containerd/config.toml`);
+        }
     });
 
     it("the dev box gets kubectl and the kubeconfig: kubectl there lists the 3 nodes Ready", () => {

@@ -1,9 +1,12 @@
 import { LabEnv, LabHost } from "../lab/lab";
 
-/** The lab's hosts for the kubeadm tests: a master, two workers and the admin's dev box. */
-export const labHosts = {
+/**
+ * The lab's hosts for the kubeadm tests: a master, two workers and the admin's dev box. Worker 2
+ * gets containerd 2.x (config `version = 3`, as on Ubuntu 24.04), the others Debian 12's 1.6.
+ */
+export const labHosts: { master: LabHost; workers: LabHost[]; devBox: LabHost } = {
     master: { name: "pai-master", address: "10.78.0.10" },
-    workers: [{ name: "pai-worker-1", address: "10.78.0.11" }, { name: "pai-worker-2", address: "10.78.0.12" }],
+    workers: [{ name: "pai-worker-1", address: "10.78.0.11" }, { name: "pai-worker-2", address: "10.78.0.12", containerd: 2 }],
     devBox: { name: "pai-devbox", address: "10.78.0.20" },
 };
 

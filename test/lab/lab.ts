@@ -7,6 +7,8 @@ import { projectRoot } from "../engine/harness";
 export interface LabHost {
     name: string;
     address: string;
+    /** Offer containerd 2.x in its apt sources (`lab.sh host start ... --containerd 2`); default: Debian 12's 1.6. Kept by the host once made. */
+    containerd?: 2;
 }
 
 /** What `lab.sh env` reports: where the lab's services answer, and how to log in to its hosts. */
@@ -49,7 +51,7 @@ export class Lab {
     /** Boots hosts in parallel; resolves when each answers over SSH. */
     async start(hosts: LabHost[]): Promise<void> {
         await Promise.all(hosts.map(host => new Promise<void>((resolve, reject) =>
-            execFile("bash", [labScript, "host", "start", host.name, host.address], { timeout: 10 * 60 * 1000 },
+            execFile("bash", [labScript, "host", "start", host.name, host.address, ...(host.containerd ? ["--containerd", String(host.containerd)] : [])], { timeout: 10 * 60 * 1000 },
                 (err, _stdout, stderr) => err ? reject(new Error(`lab host start ${host.name}: ${err.message}\n${stderr}`)) : resolve()))));
     }
 
