@@ -148,8 +148,9 @@ fi
 printf 'blacklist nouveau\noptions nouveau modeset=0\n' | write_file /etc/modprobe.d/blacklist-nouveau.conf 0644 \
   && run update-initramfs -u
 apt_install ubuntu-drivers-common
-# A held package of another branch or module kind would keep apt from replacing it.
-held="$(apt-mark showhold | grep -E '^(nvidia-|linux-modules-nvidia-|libnvidia-nscq-)' || true)"
+# The driver packages this step held for another branch or module kind would keep ubuntu-drivers'
+# apt from replacing them (the container toolkit's holds stay).
+held="$(apt-mark showhold | grep -E '^(nvidia-headless-no-dkms-|linux-modules-nvidia-|nvidia-utils-|nvidia-fabricmanager-|libnvidia-nscq-)' || true)"
 if [[ -n "$held" ]]; then
   # shellcheck disable=SC2086 # one argument per package
   run apt-mark unhold $held >/dev/null
