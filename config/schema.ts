@@ -35,6 +35,10 @@ const layoutFlag = z.union([z.boolean(), z.enum(["true", "false"])], {
 const positiveInt = (what: string, max: number) => z.number({ message: `${what} must be a number` })
     .int(`${what} must be a whole number`).positive(`${what} must be at least 1`).max(max, `${what} must be at most ${max}`);
 
+/** An OpenPGP key's full fingerprint (v4: 40 hex digits), kept in capitals as gpg prints it. */
+const fingerprint = z.string().regex(/^[0-9A-Fa-f]{40}$/,
+    "must be a signing key's full fingerprint: 40 hex digits without spaces (gpg --show-keys KEYFILE prints it)").transform(v => v.toUpperCase());
+
 export const registrySchema = z.strictObject({
     /** Registry host serving the PAI images; docker.io by default. */
     domain: hostPortField("registry.example.com:5000").default("docker.io"),
@@ -60,7 +64,12 @@ export const clusterSchema = z.strictObject({
     aptMirror: urlField({ path: true, credentials: loginInstead("cluster.aptMirrorUser", "aptMirrorPassword") }).optional(),
     /** User name at aptMirror, when it asks for a login; the password is the secret `openpai:aptMirrorPassword`. */
     aptMirrorUser: loginField.optional(),
-    /** HTTP proxy for the hosts' apt (e.g. apt-cacher-ng, squid); the aptMirror host is reached directly. */
+    /**
+     * Full fingerprint (40 hex digits) of the key aptMirror signs with, when it re-signs what it
+     * mirrors (aptly, Artifactory, the lab's repository); the default is pkgs.k8s.io's own key.
+     */
+    aptMirrorKeyFingerprint: fingerprint.optional(),
+    /** HTTP proxy for the hosts' apt (e.g. apt-cacher-ng, squid); the aptMirror and nvidiaRepositoryMirror hosts are reached directly. */
     aptProxy: urlField({ path: false, credentials: loginInstead("cluster.aptProxyUser", "aptProxyPassword") }).optional(),
     /** User name at aptProxy, when it asks for a login; the password is the secret `openpai:aptProxyPassword`. */
     aptProxyUser: loginField.optional(),
@@ -72,6 +81,19 @@ export const clusterSchema = z.strictObject({
     nvidiaDriverBranch: z.string().regex(/^[0-9]{3}$/, "must be a driver branch such as 580").default("580"),
     /** `install`: the driver step installs the branch (rebooting if needed); `verify`: the admin installed it, the step checks it. */
     nvidiaDriver: z.enum(["install", "verify"], { message: "must be 'install' or 'verify'" }).default("install"),
+    /**
+     * Kernel modules of the driver `install` puts in: `open` (NVIDIA's default since branch 560;
+     * Turing and later GPUs, Blackwell needs them) or `proprietary` (GPUs before Turing: V100, P100).
+     */
+    nvidiaKernelModules: z.enum(["open", "proprietary"], { message: "must be 'open' or 'proprietary'" }).default("open"),
+    /**
+     * Mirror of NVIDIA's container toolkit repository (same layout as
+     * https://nvidia.github.io/libnvidia-container: <mirror>/stable/deb/amd64/), reached without the
+     * apt proxy; plain HTTP is fine, the key's fingerprint is checked.
+     */
+    nvidiaRepositoryMirror: urlField({ path: true, credentials: "the NVIDIA repository mirror is used without a login: use one that allows anonymous downloads" }).optional(),
+    /** Full fingerprint (40 hex digits) of the key nvidiaRepositoryMirror signs with, when it re-signs; the default is NVIDIA's own key. */
+    nvidiaRepositoryMirrorKeyFingerprint: fingerprint.optional(),
     /** NVIDIA container toolkit package version (NVIDIA's apt repository). */
     nvidiaToolkitVersion: z.string().max(64).regex(/^[0-9][0-9A-Za-z.+~-]*$/, "must be a package version such as 1.17.8-1").default("1.17.8-1"),
     portalHost: hostField({ lowercase: true }).optional(),

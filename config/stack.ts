@@ -13,6 +13,7 @@ import { podsBesideJobs, workerSizing } from "./sizing";
 import { generatedCellTypes } from "./hived/generate";
 import { maxHivedBytes, maxValueBytes, sizeProblem } from "./fields";
 import { aptLoginIssues, missingAptPasswords } from "./apt-logins";
+import { aptSourceIssues } from "./apt-sources";
 import { checkHostKeyNames } from "./known-hosts";
 
 /** The Pulumi config namespace of this project (`openpai:<key>`). */
@@ -192,7 +193,8 @@ function crossCheck(config: StackConfig): ConfigIssue[] {
     if (cidrsOverlap(cluster.podCidr, cluster.serviceCidr)) {
         issues.push({ path: "cluster.serviceCidr", message: `overlaps cluster.podCidr ${cluster.podCidr}: choose disjoint ranges` });
     }
-    issues.push(...checkGroups(config), ...checkStorage(config), ...checkPortalCertificate(config), ...aptLoginIssues(config));
+    issues.push(...checkGroups(config), ...checkStorage(config), ...checkPortalCertificate(config), ...aptLoginIssues(config),
+        ...aptSourceIssues(config));
     if (config.providedSecrets.has("alertSmtpPassword") && !config.alerts?.email?.username) {
         issues.push({ path: "alertSmtpPassword", message: "is set but alerts.email.username is not: set the SMTP user too, or remove the password ('pulumi config rm openpai:alertSmtpPassword')" });
     }

@@ -13,7 +13,7 @@
 #   lab.sh status                    services and hosts, with each host's memory
 #   lab.sh down                      stop everything, undo the machine settings, drop the state
 #   lab.sh key                       path of the lab's SSH private key
-#   lab.sh env                       KEY=VALUE lines for tests (registry, apt repo, proxy, SSH)
+#   lab.sh env                       KEY=VALUE lines for tests (registry, apt repo and its key, proxy, SSH)
 # Every command is idempotent and says what it changed (on stderr); stdout carries only answers.
 set -euo pipefail
 
@@ -169,6 +169,7 @@ cmd_env() {
 LAB_REGISTRY=$lab_bridge_address:$lab_registry_port
 LAB_APT_REPO=http://$lab_bridge_address:$lab_apt_repo_port
 LAB_APT_PROXY=http://$lab_bridge_address:$lab_apt_proxy_port
+LAB_APT_KEY_FINGERPRINT=$(cat "$lab_cache/apt-signing/fingerprint" 2>/dev/null)
 LAB_SSH_USER=$lab_host_user
 LAB_SSH_KEY=$(lab_key)
 LAB_HOSTS_DIR=$lab_state/hosts

@@ -128,6 +128,10 @@ stage_done "lab and hosts up"
 
 [[ -f "$stack_file" ]] || cp scripts/quickstart.stack.yaml "$stack_file"
 pulumi stack select --create "$stack" --non-interactive >/dev/null
+# The lab's apt repository re-signs the Kubernetes packages with its own test key, made once per
+# machine: the stack pins that key (the template cannot name it).
+pulumi config set --path openpai:cluster.aptMirrorKeyFingerprint --stack "$stack" \
+  "$("${lab[@]}" env | sed -n 's/^LAB_APT_KEY_FINGERPRINT=//p')"
 pulumi config get openpai:sshPrivateKey --stack "$stack" >/dev/null 2>&1 \
   || pulumi config set --secret openpai:sshPrivateKey --stack "$stack" <"$("${lab[@]}" key)"
 log "pulumi up (stack $stack): hosts, Kubernetes, OpenPAI"

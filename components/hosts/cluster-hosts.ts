@@ -64,6 +64,8 @@ export class ClusterHosts extends pulumi.ComponentResource {
             kubernetesVersion: cluster.kubernetesVersion,
             registryMirrors: cluster.registryMirrors,
             aptMirror: cluster.aptMirror,
+            aptMirrorKeyFingerprint: cluster.aptMirrorKeyFingerprint,
+            nvidiaRepositoryMirror: cluster.nvidiaRepositoryMirror,
             aptProxy: cluster.aptProxy,
             aptLogins: {
                 proxy: cluster.aptProxyUser && secrets.aptProxyPassword ? { user: cluster.aptProxyUser, password: secrets.aptProxyPassword } : undefined,
@@ -91,7 +93,10 @@ export class ClusterHosts extends pulumi.ComponentResource {
             connection: connect(worker.hostname, worker.hostname, worker.hostip, [worker.hostname]),
             nodeLabels: nodeLabelArgs(worker, layout),
             masterConnection, sshPort: ssh.port,
-            driver: { branch: cluster.nvidiaDriverBranch, mode: cluster.nvidiaDriver, toolkitVersion: cluster.nvidiaToolkitVersion },
+            driver: {
+                branch: cluster.nvidiaDriverBranch, mode: cluster.nvidiaDriver, kernelModules: cluster.nvidiaKernelModules,
+                toolkitVersion: cluster.nvidiaToolkitVersion, repositoryKeyFingerprint: cluster.nvidiaRepositoryMirrorKeyFingerprint,
+            },
             masterReady: this.master.ready, podNetwork: network,
         }, { parent: this }));
         this.kubeconfig = this.master.kubeconfig;

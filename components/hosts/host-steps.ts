@@ -12,6 +12,10 @@ export interface HostCommonArgs {
     registryMirrors: string[];
     /** Mirror of pkgs.k8s.io. */
     aptMirror?: string;
+    /** Fingerprint of the key aptMirror signs with, when not pkgs.k8s.io's. */
+    aptMirrorKeyFingerprint?: string;
+    /** Mirror of NVIDIA's container toolkit repository (reached directly, like aptMirror). */
+    nvidiaRepositoryMirror?: string;
     /** HTTP proxy for apt. */
     aptProxy?: string;
     /** Logins for aptProxy and aptMirror (config/apt-logins.ts), kept in apt's auth.conf.d on each host. */
@@ -58,9 +62,10 @@ export class StepChain {
  * directly, and the logins for both (a password makes the resource's script a secret).
  */
 export function preparePart(common: HostCommonArgs): StepInputPart {
-    const { aptProxy, aptMirror, aptLogins = {} } = common;
+    const { aptProxy, aptMirror, nvidiaRepositoryMirror, aptLogins = {} } = common;
+    const directHosts = [aptMirror, nvidiaRepositoryMirror].filter((url): url is string => !!url).map(urlHost);
     return { step: "prepare", settings: {
-        ...(aptProxy ? { APT_PROXY: aptProxy, APT_DIRECT_HOSTS: aptMirror ? urlHost(aptMirror) : "" } : {}),
+        ...(aptProxy ? { APT_PROXY: aptProxy, APT_DIRECT_HOSTS: [...new Set(directHosts)].join(" ") } : {}),
         ...(aptProxy && aptLogins.proxy ? { APT_PROXY_USER: aptLogins.proxy.user, APT_PROXY_PASSWORD: pulumi.secret(aptLogins.proxy.password) } : {}),
         ...(aptMirror && aptLogins.mirror
             ? { APT_MIRROR: aptMirror, APT_MIRROR_USER: aptLogins.mirror.user, APT_MIRROR_PASSWORD: pulumi.secret(aptLogins.mirror.password) }
@@ -68,13 +73,17 @@ export function preparePart(common: HostCommonArgs): StepInputPart {
     } };
 }
 
-/** prepare, preflight, kernel: the same on every cluster host (the host's `provision` resource). */
-export function provisionParts(machine: Machine, sku: MachineSku, common: HostCommonArgs, role: "master" | "worker", gpus: number): StepInputPart[] {
+/**
+ * prepare, preflight, kernel: the same on every cluster host (the host's `provision` resource);
+ * `driverMode` is how a GPU worker gets its driver (preflight checks the distribution has it).
+ */
+export function provisionParts(machine: Machine, sku: MachineSku, common: HostCommonArgs, role: "master" | "worker", gpus: number,
+                               driverMode?: "install" | "verify"): StepInputPart[] {
     return [
         preparePart(common),
         { step: "preflight", settings: {
             EXPECTED_HOSTNAME: machine.hostname, ROLE: role, SKU_MEM_MB: quantityToMi(sku.mem), SKU_VCORE: sku.cpu.vcore,
-            GPU_COUNT: gpus, REGISTRY_MIRRORS: common.registryMirrors.join(" "),
+            GPU_COUNT: gpus, REGISTRY_MIRRORS: common.registryMirrors.join(" "), ...(gpus > 0 && driverMode ? { NVIDIA_DRIVER: driverMode } : {}),
         } },
         { step: "kernel" },
     ];
@@ -85,6 +94,7 @@ export function kubePackagesPart(common: HostCommonArgs, packages?: string): Ste
     return { step: "kube-packages", settings: {
         K8S_VERSION: common.kubernetesVersion, ...(packages ? { KUBE_PACKAGES: packages } : {}),
         ...(common.aptMirror ? { APT_MIRROR: common.aptMirror } : {}),
+        ...(common.aptMirrorKeyFingerprint ? { APT_KEY_FINGERPRINT: common.aptMirrorKeyFingerprint } : {}),
     } };
 }
 

@@ -16,8 +16,12 @@ export interface WorkerHostArgs extends HostCommonArgs {
     connection: HostConnection;
     /** SSH access to the master, where its join token is made and its node labelled (and drained on removal). */
     masterConnection: HostConnection;
-    /** NVIDIA driver branch, and whether to install it or verify the admin's. */
-    driver: { branch: string; mode: "install" | "verify"; toolkitVersion: string };
+    /**
+     * NVIDIA driver branch, whether to install it or verify the admin's, its kernel modules (open or
+     * proprietary), the toolkit version, and the key of nvidiaRepositoryMirror when it re-signs.
+     */
+    driver: { branch: string; mode: "install" | "verify"; kernelModules: "open" | "proprietary"; toolkitVersion: string;
+        repositoryKeyFingerprint?: string };
     /** SSH port, closed to new sessions while a driver install reboots the host. */
     sshPort: number;
     /** The master's last step: joining waits for it. */
@@ -49,9 +53,9 @@ export class WorkerHost extends pulumi.ComponentResource {
         const gpus = args.sku["computing-device"]?.type === "nvidia.com/gpu" ? args.sku["computing-device"].count : 0;
         const chain = new StepChain(name, this, connection, checkOnly);
         const driver = { step: "nvidia-driver" as const, settings: {
-            DRIVER_BRANCH: args.driver.branch, NVIDIA_DRIVER: args.driver.mode, SSH_PORT: args.sshPort,
+            DRIVER_BRANCH: args.driver.branch, NVIDIA_DRIVER: args.driver.mode, NVIDIA_KERNEL_MODULES: args.driver.kernelModules, SSH_PORT: args.sshPort,
         } };
-        chain.add("provision", { steps: [...provisionParts(machine, args.sku, args, "worker", gpus), ...(gpus > 0 ? [driver] : [])] });
+        chain.add("provision", { steps: [...provisionParts(machine, args.sku, args, "worker", gpus, args.driver.mode), ...(gpus > 0 ? [driver] : [])] });
         const reboots = gpus > 0 && args.driver.mode === "install";
         const waitBoot: StepInputPart[] = reboots ? [{ step: "wait-boot", settings: {
             GPU_COUNT: checkOnly ? 0 : gpus,
@@ -60,6 +64,8 @@ export class WorkerHost extends pulumi.ComponentResource {
         } }] : [];
         const toolkit: StepInputPart[] = gpus > 0 ? [{ step: "nvidia-toolkit", settings: {
             NVIDIA_TOOLKIT_VERSION: args.driver.toolkitVersion, K8S_VERSION: args.kubernetesVersion,
+            ...(args.nvidiaRepositoryMirror ? { NVIDIA_REPOSITORY: args.nvidiaRepositoryMirror } : {}),
+            ...(args.driver.repositoryKeyFingerprint ? { NVIDIA_KEY_FINGERPRINT: args.driver.repositoryKeyFingerprint } : {}),
         } }] : [];
         const runtime = chain.add("runtime", { steps: [...waitBoot, ...runtimeParts(args), ...toolkit], dialAttempts: reboots ? rebootDialAttempts : undefined });
         this.ready = workerJoin(`${name}-join`, {

@@ -72,8 +72,11 @@ describe("GPU workers in check-only mode on the lab's hosts", function () {
         const worker = workers[0].name;
         const provision = byName.get(`openpai-hosts-${worker}-provision`)!.outputs!.stdout;
         assert.match(provision, /\[preflight\] .*would fail: the PCI bus shows 0 NVIDIA GPUs, nvidia-smi 0; the layout says 8/);
-        assert.match(provision, /\[nvidia-driver\] .*would install branch 580 and reboot/);
-        assert.match(byName.get(`openpai-hosts-${worker}-runtime`)!.outputs!.stdout, /\[nvidia-toolkit\] .*would fetch NVIDIA's signing key/);
+        // The lab's hosts run Debian, which has no Ubuntu server driver packages: install mode is refused there.
+        assert.match(provision, /\[preflight\] .*would fail: cluster.nvidiaDriver is 'install' but this host runs 'debian 12'/);
+        assert.match(provision, /\[nvidia-driver\] .*would fail: cluster.nvidiaDriver is 'install' but this host runs 'debian 12': .*'verify'/);
+        assert.match(byName.get(`openpai-hosts-${worker}-runtime`)!.outputs!.stdout,
+            /\[nvidia-toolkit\] would fetch the signing key https:\/\/nvidia.github.io\/libnvidia-container\/gpgkey and check its fingerprint is C95B321B61E88C1809C4F759DDCAE044F796ECB0/);
         assert.match(byName.get(`openpai-hosts-${worker}-join`)!.outputs!.stdout, /\[kubeadm-join\] would run: kubeadm join --config[\s\S]*\[join-token\] would delete the join tokens of /);
         assert.match(lab.ssh(workers[0], "test -e /etc/containerd/config.toml && echo written || echo untouched"), /^untouched/);
     });

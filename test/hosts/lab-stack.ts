@@ -39,6 +39,8 @@ export function labStackConfig(env: LabEnv, options: LabStackOptions = {}): Reco
         "openpai:cluster": {
             name: "lab", mode: "kubeadm", checkOnly: options.checkOnly ?? false,
             registryMirrors: [`http://${env.registry}`], aptMirror: env.aptRepo, aptProxy: env.aptProxy,
+            // The lab's repository re-signs what it serves with its own test key.
+            aptMirrorKeyFingerprint: env.aptKeyFingerprint,
             // The lab's hosts share the machine's disk: kubelet's percentage thresholds would read
             // a busy build machine as disk pressure and taint every node.
             kubeletEvictionHard: { "memory.available": "100Mi", "nodefs.available": "1Gi", "imagefs.available": "1Gi", "nodefs.inodesFree": "1%" },

@@ -15,6 +15,8 @@ export interface LabHost {
 export interface LabEnv {
     registry: string;
     aptRepo: string;
+    /** Fingerprint of the key the apt repository signs with (a test key: cluster.aptMirrorKeyFingerprint). */
+    aptKeyFingerprint: string;
     aptProxy: string;
     sshUser: string;
     sshKey: string;
@@ -43,7 +45,7 @@ export class Lab {
     env(): LabEnv {
         const vars = Object.fromEntries(this.run(["env"]).trim().split("\n").map(line => line.split("=", 2) as [string, string]));
         return {
-            registry: vars.LAB_REGISTRY, aptRepo: vars.LAB_APT_REPO, aptProxy: vars.LAB_APT_PROXY,
+            registry: vars.LAB_REGISTRY, aptRepo: vars.LAB_APT_REPO, aptKeyFingerprint: vars.LAB_APT_KEY_FINGERPRINT, aptProxy: vars.LAB_APT_PROXY,
             sshUser: vars.LAB_SSH_USER, sshKey: vars.LAB_SSH_KEY, hostsDir: vars.LAB_HOSTS_DIR,
         };
     }

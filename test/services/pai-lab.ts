@@ -101,6 +101,8 @@ export class PaiLab {
      */
     async reset(): Promise<void> {
         const wanted = (yaml.load(fs.readFileSync(template, "utf8")) as { config: Record<string, unknown> }).config;
+        // The one setting the template cannot hold, as scripts/quickstart.sh adds it: the lab's apt key.
+        wanted["openpai:cluster"] = { ...(wanted["openpai:cluster"] as object), aptMirrorKeyFingerprint: this.lab.env().aptKeyFingerprint };
         const current = (yaml.load(fs.readFileSync(stackFile, "utf8")) as { config: Record<string, unknown> }).config;
         const extra = Object.keys(current).filter(k => !(k in wanted) && k !== "openpai:sshPrivateKey");
         const changed = extra.length > 0 || Object.entries(wanted).some(([k, v]) => JSON.stringify(current[k]) !== JSON.stringify(v));

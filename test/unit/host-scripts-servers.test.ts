@@ -50,19 +50,6 @@ describe("host scripts on real servers (issue 23's smaller parts)", () => {
         }
     });
 
-    it("install the fabric manager where the PCI bus shows an NVSwitch, and only there", () => {
-        const driver = (functions: { vendor: string; class: string }[]) => {
-            const tree = pciTree(functions);
-            try {
-                return runScript(renderStep("nvidia-driver", true, { DRIVER_BRANCH: "580", NVIDIA_DRIVER: "install", SSH_PORT: 22, PCI_DEVICES: tree })).stdout;
-            } finally {
-                fs.rmSync(tree, { recursive: true, force: true });
-            }
-        };
-        assert.match(driver([gpu, gpu, nvSwitch]), /would run: .*apt-get .*install .*nvidia-driver-580-server .*nvidia-fabricmanager-580/);
-        assert.doesNotMatch(driver([gpu, gpu]), /nvidia-fabricmanager/);
-    });
-
     it("a driver install schedules its reboot before it closes SSH, and closes nothing when it could not", () => {
         const text = renderStep("nvidia-driver", false, {});
         assert.ok(text.indexOf("systemd-run --on-active=5") < text.indexOf("iptables -I INPUT"), "the reboot timer first");

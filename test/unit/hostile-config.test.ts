@@ -51,6 +51,8 @@ function goodStack(): Record<string, any> {
             aptProxy: "http://proxy.example.com:3142", aptProxyUser: "proxy", apiServerEndpoint: "api.example.com:6443",
             portalHost: "pai.example.com", kubeconfigPath: "/home/admin/kubeconfig", nvidiaDriverBranch: "580",
             nvidiaToolkitVersion: "1.17.8-1", kubeletEvictionHard: { "nodefs.available": "1Gi" },
+            aptMirrorKeyFingerprint: "8E3F675C92AF4F0C7054DB7AF205980D23F0B2B2", nvidiaKernelModules: "proprietary",
+            nvidiaRepositoryMirror: "http://apt.example.com/nvidia", nvidiaRepositoryMirrorKeyFingerprint: "C95B321B61E88C1809C4F759DDCAE044F796ECB0",
         },
         ssh: { user: "ubuntu", bastion: { host: "jump.example.com", user: "jump" } },
         devBox: { host: "devbox.example.com", user: "admin" },
@@ -70,7 +72,8 @@ const nameFields: Segment[][] = [
     ["cluster", "aptProxyUser"], ["cluster", "aptMirrorUser"], ["cluster", "registry", "username"], ["adminUser"],
     ["cluster", "name"], ["cluster", "paiVersion"], ["cluster", "kubernetesVersion"], ["cluster", "registry", "namespace"],
     ["cluster", "nvidiaDriverBranch"], ["cluster", "nvidiaToolkitVersion"], ["cluster", "podCidr"], ["cluster", "serviceCidr"],
-    ["cluster", "kubeletEvictionHard", "nodefs.available"],
+    ["cluster", "kubeletEvictionHard", "nodefs.available"], ["cluster", "nvidiaRepositoryMirror"], ["cluster", "aptMirrorKeyFingerprint"],
+    ["cluster", "nvidiaRepositoryMirrorKeyFingerprint"], ["cluster", "nvidiaKernelModules"],
     ["layout", "machine-list", 1, "hostname"], ["layout", "machine-list", 1, "hostip"], ["layout", "machine-list", 1, "machine-type"],
     ["layout", "machine-sku", "gpu-machine", "mem"], ["layout", "machine-sku", "gpu-machine", "computing-device", "type"],
     ["groups", 0, "name"], ["groups", 0, "virtualClusters", 0], ["virtualClusters", "vc1", "gpu-machine", "pinned", 0],
@@ -225,6 +228,15 @@ describe("hostile config values", () => {
                 assert.doesNotThrow(() => parseStackConfig(rawStack(withValue(goodStack(), field, value), secrets)));
             });
         }
+        it("a key fingerprint is kept in capitals, and is refused without its mirror", () => {
+            const config = parseStackConfig(rawStack(withValue(goodStack(), ["cluster", "aptMirrorKeyFingerprint"], "8e3f675c92af4f0c7054db7af205980d23f0b2b2"), secrets));
+            assert.strictEqual(config.cluster.aptMirrorKeyFingerprint, "8E3F675C92AF4F0C7054DB7AF205980D23F0B2B2");
+            const stack = goodStack();
+            delete stack.cluster.nvidiaRepositoryMirror;
+            assert.ok(refusal(stack).issues.some(i => i.path === "cluster.nvidiaRepositoryMirrorKeyFingerprint" && /cluster.nvidiaRepositoryMirror is not/.test(i.message)));
+            const short = refusal(withValue(goodStack(), ["cluster", "aptMirrorKeyFingerprint"], "8E3F 675C 92AF 4F0C 7054 DB7A F205 980D 23F0 B2B2"));
+            assert.ok(short.issues.some(i => i.path === "cluster.aptMirrorKeyFingerprint" && /40 hex digits without spaces/.test(i.message)));
+        });
         it("an aptProxy on IPv6 with a mirror on IPv6 is refused: apt cannot name that mirror to reach it directly", () => {
             const stack = withValue(withValue(goodStack(), ["cluster", "aptMirror"], "http://[fd00::9]/k8s"), ["cluster", "aptProxy"], "http://[fd00::5]:3142");
             assert.ok(refusal(stack).issues.some(i => i.path === "cluster.aptMirror" && /IPv6/.test(i.message)));

@@ -154,7 +154,10 @@ describe("OpenPaiCluster in kubeadm mode (mocks)", () => {
         const l = layout(2);
         l["machine-list"].push({ hostname: "cpu-0", hostip: "10.0.9.1", "machine-type": "master-machine", "pai-worker": true });
         const config = parseStackConfig(rawStack({
-            layout: l, cluster: { name: "lab", aptProxy: "http://10.0.0.1:3142", aptMirror: "http://10.0.0.1:8080" }, devBox: { host: "10.0.0.2" },
+            layout: l, cluster: {
+                name: "lab", aptProxy: "http://10.0.0.1:3142", aptMirror: "http://10.0.0.1:8080", aptMirrorKeyFingerprint: "8E3F675C92AF4F0C7054DB7AF205980D23F0B2B2",
+                nvidiaRepositoryMirror: "http://10.0.0.3/nvidia", nvidiaRepositoryMirrorKeyFingerprint: "1234567890ABCDEF1234567890ABCDEF12345678", nvidiaKernelModules: "proprietary",
+            }, devBox: { host: "10.0.0.2" },
             ssh: { bastion: { host: "jump.lab" }, hostKeys: { "jump.lab": ed25519 }, knownHosts: `# pai-worker-1\n10.0.1.2 ${ecdsa}\n` },
         }));
         new OpenPaiCluster("lab", { config, secrets: { sshPrivateKey: pulumi.secret("KEY") } });
@@ -219,8 +222,19 @@ describe("OpenPaiCluster in kubeadm mode (mocks)", () => {
         assert.ok(devbox.inputs.stdin[secretSig], "the dev box's kubeconfig is a secret");
     });
 
-    it("sets apt's proxy on every host, with the Kubernetes mirror reached directly", () => {
-        assert.match(named("lab-hosts-pai-worker-0-provision").inputs.stdin, /export APT_PROXY='http:\/\/10.0.0.1:3142'\nexport APT_DIRECT_HOSTS='10.0.0.1:8080'/);
+    it("sets apt's proxy on every host, with the Kubernetes and NVIDIA mirrors reached directly", () => {
+        assert.match(named("lab-hosts-pai-worker-0-provision").inputs.stdin, /export APT_PROXY='http:\/\/10.0.0.1:3142'\nexport APT_DIRECT_HOSTS='10.0.0.1:8080 10.0.0.3'/);
+    });
+
+    it("hands the driver, mirror and key settings to the steps that read them", () => {
+        const provision = named("lab-hosts-pai-worker-0-provision").inputs.stdin;
+        assert.match(provision, /export NVIDIA_DRIVER='install'\n/, "preflight checks the distribution can install the driver");
+        assert.match(provision, /export NVIDIA_KERNEL_MODULES='proprietary'\n/);
+        assert.doesNotMatch(named("lab-hosts-cpu-0-provision").inputs.stdin, /export NVIDIA_DRIVER=/, "no driver check on a CPU worker");
+        const runtime = named("lab-hosts-pai-worker-0-runtime").inputs.stdin;
+        assert.match(runtime, /export APT_KEY_FINGERPRINT='8E3F675C92AF4F0C7054DB7AF205980D23F0B2B2'\n/);
+        assert.match(runtime, /export NVIDIA_REPOSITORY='http:\/\/10.0.0.3\/nvidia'\nexport NVIDIA_KEY_FINGERPRINT='1234567890ABCDEF1234567890ABCDEF12345678'\n/);
+        assert.match(named("lab-hosts-devbox-packages").inputs.stdin, /export APT_KEY_FINGERPRINT='8E3F675C92AF4F0C7054DB7AF205980D23F0B2B2'\n/);
     });
 
     it("waits out a driver reboot with a long dial budget, and again whenever the driver step changes", () => {

@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
 # Kubernetes packages from pkgs.k8s.io (or cluster.aptMirror, a mirror of it) at the pinned
-# release, held against upgrades. A node of a running cluster is never moved to another release
-# here: that is a one-node-at-a-time `kubeadm upgrade`, refused with the steps to take.
+# release, signed by the pinned key, held against upgrades. A node of a running cluster is never
+# moved to another release here: that is a one-node-at-a-time `kubeadm upgrade`, refused with the
+# steps to take.
 set -euo pipefail
 : "${K8S_VERSION:?}"
 APT_MIRROR="${APT_MIRROR:-https://pkgs.k8s.io}"
 KUBE_PACKAGES="${KUBE_PACKAGES:-kubelet kubeadm kubectl}"
+# pkgs.k8s.io's signing key (isv:kubernetes), as `gpg --show-keys` prints it for
+# https://pkgs.k8s.io/core:/stable:/v1.34/deb/Release.key (also pinned in Azure/aks-flex's
+# cloud-init for pkgs.k8s.io); cluster.aptMirrorKeyFingerprint names a re-signing mirror's key.
+APT_KEY_FINGERPRINT="${APT_KEY_FINGERPRINT:-DE15B14486CD377B9E876E1A234654DA9A296436}"
 # The mirror goes into a sources.list line, whose fields end at whitespace: the program's validator
 # lets only plain URLs through, and this refuses anything else again.
 [[ "$APT_MIRROR" =~ ^https?://[][A-Za-z0-9._~+:/%-]+$ ]] || { log "error: cluster.aptMirror is not a plain URL" >&2; exit 1; }
+[[ "$APT_KEY_FINGERPRINT" =~ ^[0-9A-F]{40}$ ]] || { log "error: cluster.aptMirrorKeyFingerprint is not 40 hex digits" >&2; exit 1; }
 
 minor="${K8S_VERSION#v}"
 minor="${minor%.*}"
@@ -21,21 +27,8 @@ fi
 apt_install apt-transport-https ca-certificates curl gpg
 keyring=/etc/apt/keyrings/kubernetes-apt-keyring.gpg
 source_line="deb [signed-by=$keyring] $APT_MIRROR/core:/stable:/v$minor/deb/ /"
-if [[ ! -f "$keyring" ]] || ! grep -qxF "$source_line" /etc/apt/sources.list.d/kubernetes.list 2>/dev/null; then
-  run install -d -m 0755 /etc/apt/keyrings
-  if check_only; then
-    log "would fetch the signing key $APT_MIRROR/core:/stable:/v$minor/deb/Release.key"
-  else
-    # Through apt's own downloader, the way the packages come: apt's proxy settings and the mirror's
-    # login (auth.conf.d, prepare.sh), into a directory apt's download user may write.
-    download="$(mktemp -d)"
-    trap 'rm -rf "$download"' EXIT
-    chown _apt "$download" 2>/dev/null || true
-    /usr/lib/apt/apt-helper download-file "$APT_MIRROR/core:/stable:/v$minor/deb/Release.key" "$download/Release.key" >/dev/null
-    gpg --batch --yes --dearmor -o "$keyring" "$download/Release.key"
-    changed "added the Kubernetes apt key from $APT_MIRROR"
-  fi
-fi
+signing_key "$APT_MIRROR/core:/stable:/v$minor/deb/Release.key" "$keyring" "$APT_KEY_FINGERPRINT" \
+  "openpai:cluster.aptMirrorKeyFingerprint"
 if echo "$source_line" | write_file /etc/apt/sources.list.d/kubernetes.list 0644; then
   # shellcheck disable=SC2034 # read by lib.sh's apt_update: the new source needs a fresh update
   apt_updated=0

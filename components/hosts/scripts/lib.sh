@@ -124,6 +124,47 @@ hold() {
   fi
 }
 
+# key_fingerprints FILE: the full fingerprints of the primary keys in FILE (armored or binary), one
+# line each; nothing when FILE holds no key.
+key_fingerprints() {
+  local home
+  home="$(mktemp -d)"
+  GNUPGHOME="$home" gpg --batch --with-colons --show-keys "$1" 2>/dev/null \
+    | awk -F: '$1 == "pub" { primary = 1; next } $1 == "fpr" && primary { print $10; primary = 0 }' || true
+  rm -rf "$home"
+}
+
+# signing_key URL KEYRING FINGERPRINT SETTING: makes KEYRING hold exactly the key FINGERPRINT,
+# fetched from URL when it does not. The key comes through apt's own downloader, the way the
+# packages come (apt's proxy settings and the mirror's login, prepare.sh), into a directory apt's
+# download user may write; its fingerprint is checked BEFORE it becomes a keyring apt trusts: a
+# plain-HTTP mirror or a proxy could hand over any key. A file with another key, or with more keys
+# than the one pinned, is refused, naming SETTING (the setting for a mirror that re-signs).
+signing_key() {
+  local url="$1" keyring="$2" want="$3" setting="$4" download found
+  [[ -f "$keyring" && "$(key_fingerprints "$keyring")" == "$want" ]] && return 0
+  if check_only; then
+    log "would fetch the signing key $url and check its fingerprint is $want"
+    return 0
+  fi
+  download="$(mktemp -d)"
+  chown _apt "$download" 2>/dev/null || true
+  if ! /usr/lib/apt/apt-helper download-file "$url" "$download/key" >/dev/null; then
+    rm -rf "$download"
+    fail "could not download the signing key $url (apt's downloader, through cluster.aptProxy when set): check that this host reaches it"
+  fi
+  found="$(key_fingerprints "$download/key")"
+  found="${found//$'\n'/ and }"
+  if [[ "$found" != "$want" ]]; then
+    rm -rf "$download"
+    fail "the signing key at $url has fingerprint ${found:-(no key)}, but $want is pinned: a mirror that signs with its own key needs $setting set to that key's fingerprint; otherwise this is not the repository's key, do not trust it"
+  fi
+  install -d -m 0755 "$(dirname "$keyring")"
+  gpg --batch --yes --dearmor -o "$keyring" "$download/key"
+  rm -rf "$download"
+  changed "added the signing key $want from $url as $keyring"
+}
+
 # pci_count VENDOR CLASS...: how many PCI functions of VENDOR (0x10de) have one of the CLASSes
 # (0x0300...; the class's first four hex digits), read from sysfs: minimal cloud images have no
 # lspci. PCI_DEVICES (default /sys/bus/pci/devices) is the directory read.

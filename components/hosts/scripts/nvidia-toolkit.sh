@@ -1,20 +1,25 @@
 #!/usr/bin/env bash
-# NVIDIA container toolkit from NVIDIA's repository at the pinned version, held, with nvidia as
-# containerd's DEFAULT runtime: OpenPAI selects GPUs with NVIDIA_VISIBLE_DEVICES, without a
-# RuntimeClass, and job containers are unprivileged.
+# NVIDIA container toolkit from NVIDIA's repository (or cluster.nvidiaRepositoryMirror, a mirror of
+# it) at the pinned version, signed by the pinned key, held, with nvidia as containerd's DEFAULT
+# runtime: OpenPAI selects GPUs with NVIDIA_VISIBLE_DEVICES, without a RuntimeClass, and job
+# containers are unprivileged.
 set -euo pipefail
 : "${NVIDIA_TOOLKIT_VERSION:?}" "${K8S_VERSION:?}"
+NVIDIA_REPOSITORY="${NVIDIA_REPOSITORY:-https://nvidia.github.io/libnvidia-container}"
+# NVIDIA's libnvidia-container signing key, the one https://nvidia.github.io/libnvidia-container/gpgkey
+# serves (the fingerprint other installers of the toolkit pin too: Puppet's apt::key for
+# nvidia-docker, shell installers checking `gpg --show-keys`); a re-signing mirror's key is
+# cluster.nvidiaRepositoryMirrorKeyFingerprint.
+NVIDIA_KEY_FINGERPRINT="${NVIDIA_KEY_FINGERPRINT:-C95B321B61E88C1809C4F759DDCAE044F796ECB0}"
+# The repository goes into a sources.list line, whose fields end at whitespace: the program's
+# validator lets only plain URLs through, and this refuses anything else again.
+[[ "$NVIDIA_REPOSITORY" =~ ^https?://[][A-Za-z0-9._~+:/%-]+$ ]] || { log "error: cluster.nvidiaRepositoryMirror is not a plain URL" >&2; exit 1; }
+[[ "$NVIDIA_KEY_FINGERPRINT" =~ ^[0-9A-F]{40}$ ]] || { log "error: cluster.nvidiaRepositoryMirrorKeyFingerprint is not 40 hex digits" >&2; exit 1; }
 
+apt_install ca-certificates gpg
 keyring=/usr/share/keyrings/nvidia-container-toolkit-keyring.gpg
-source_line="deb [signed-by=$keyring] https://nvidia.github.io/libnvidia-container/stable/deb/\$(ARCH) /"
-if [[ ! -f "$keyring" ]]; then
-  if check_only; then
-    log "would fetch NVIDIA's signing key https://nvidia.github.io/libnvidia-container/gpgkey"
-  else
-    curl -fsSL --retry 3 https://nvidia.github.io/libnvidia-container/gpgkey | gpg --batch --yes --dearmor -o "$keyring"
-    changed "added NVIDIA's container toolkit key"
-  fi
-fi
+signing_key "${NVIDIA_REPOSITORY%/}/gpgkey" "$keyring" "$NVIDIA_KEY_FINGERPRINT" "openpai:cluster.nvidiaRepositoryMirrorKeyFingerprint"
+source_line="deb [signed-by=$keyring] ${NVIDIA_REPOSITORY%/}/stable/deb/\$(ARCH) /"
 if echo "$source_line" | write_file /etc/apt/sources.list.d/nvidia-container-toolkit.list 0644; then
   # shellcheck disable=SC2034 # read by lib.sh's apt_update: the new source needs a fresh update
   apt_updated=0

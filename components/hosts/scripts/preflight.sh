@@ -6,10 +6,13 @@
 set -euo pipefail
 : "${EXPECTED_HOSTNAME:?}" "${SKU_MEM_MB:?}" "${SKU_VCORE:?}" "${GPU_COUNT:?}" "${ROLE:?}"
 REGISTRY_MIRRORS="${REGISTRY_MIRRORS:-}"
+# How a GPU worker gets its driver (cluster.nvidiaDriver); empty on hosts without GPUs.
+NVIDIA_DRIVER="${NVIDIA_DRIVER:-}"
 
 problems=()
 warn() { log "warning: $*"; }
-os="$(. /etc/os-release 2>/dev/null && echo "${ID:-unknown} ${VERSION_ID:-}")"
+# shellcheck source=/dev/null # OS_RELEASE: the unit tests' fake
+os="$(. "${OS_RELEASE:-/etc/os-release}" 2>/dev/null && echo "${ID:-unknown} ${VERSION_ID:-}")"
 host="$(hostname)"
 cgroup="$(stat -fc %T /sys/fs/cgroup 2>/dev/null || echo unknown)"
 mem_mb=$(($(awk '/^MemTotal:/ {print $2}' /proc/meminfo) / 1024))
@@ -70,6 +73,8 @@ esac
 if ((GPU_COUNT > 0)); then
   ((gpus_pci >= GPU_COUNT || gpus_smi >= GPU_COUNT)) || problems+=("the PCI bus shows $gpus_pci NVIDIA GPUs, nvidia-smi $gpus_smi; the layout says $GPU_COUNT")
   [[ "$secure_boot" != enabled ]] || warn "Secure Boot is on: the driver step installs Ubuntu's signed modules; unsigned DKMS builds would not load"
+  [[ "$NVIDIA_DRIVER" != install || "$os" == ubuntu\ * ]] \
+    || problems+=("cluster.nvidiaDriver is 'install' but this host runs '$os': only Ubuntu's archive has the signed server driver packages the driver step installs; install the driver yourself and set openpai:cluster.nvidiaDriver to 'verify'")
 fi
 ((swap_devices == 0)) || log "swap is on: the kernel step turns it off"
 [[ "$ntp" != no ]] || warn "the clock is not NTP-synchronized: certificates and job times need NTP (install chrony)"
