@@ -136,7 +136,7 @@ describe("preflight: a host firewall that would block the cluster (a warning nam
         const worker = preflightWith({ ufw: "Status: active" }).warnings;
         assert.match(worker, /from the other nodes: TCP 10250 \(kubelet\), TCP 179 \(kube-router's BGP\), IP protocol 4 \(IP-in-IP between nodes of different subnets\); the pod network's traffic \(cluster\.podCidr\) forwarded\. Open them/);
         assert.doesNotMatch(worker, /6443/, "the API server's port is the master's");
-        assert.match(worker, /docs\/operating\.md, "Cloud networks and host firewalls"/);
+        assert.match(worker, /turn the firewall off \(docs\/networks\.md\)$/m);
         const master = preflightWith({ ufw: "Status: active" }, { ROLE: "master", POD_NETWORK_OVERLAY: "full" }).warnings;
         assert.match(master, /IP protocol 4 \(IP-in-IP, cluster\.podNetworkOverlay: full\)/);
         assert.match(master, /TCP 6443 \(the API server\) from every node, the machine running Pulumi and kubectl's users; TCP 80 and 443 \(the portal\)/);

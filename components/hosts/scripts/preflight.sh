@@ -80,7 +80,7 @@ needed="from the other nodes: TCP 10250 (kubelet), TCP 179 (kube-router's BGP)$t
 [[ "$ROLE" == master ]] && needed="$needed; TCP 6443 (the API server) from every node, the machine running Pulumi and kubectl's users; TCP 80 and 443 (the portal) from its users"
 if ((${#firewalls[@]} > 0)); then
   printf -v found '%s; ' "${firewalls[@]}"
-  warn "a host firewall may block the cluster (${found%; }): it must let through, $needed. Open them to the cluster's addresses, or turn the firewall off (docs/operating.md, \"Cloud networks and host firewalls\")"
+  warn "a host firewall may block the cluster (${found%; }): it must let through, $needed. Open them to the cluster's addresses, or turn the firewall off (docs/networks.md)"
 fi
 
 case "$os" in
