@@ -16,6 +16,8 @@ interface JoinTiming {
     worker: string;
     started: number;
     finished?: number;
+    /** Whether it ended failed. */
+    failed?: boolean;
 }
 
 /** How many of the joins ran at once, at most (a join ending as another starts counts once). */
@@ -72,31 +74,39 @@ describe("ten workers joined in one up, under the master's SSH limits (the local
         const joins = new Map<string, JoinTiming>();
         const started = Date.now();
         const r = await stack.runWatching(["up", "--yes", "--skip-preview"], line => {
-            const m = /openpai-hosts-(\S+)-join (creating|created)\b/.exec(line);
+            const m = /openpai-hosts-(\S+)-join (creating|created|\*\*creating failed)\b/.exec(line);
             if (!m) {
                 return;
             }
             const at = Date.now() - started;
             if (m[2] === "creating" && !joins.has(m[1])) {
                 joins.set(m[1], { worker: m[1], started: at });
-            } else if (m[2] === "created") {
+            } else if (m[2] !== "creating") {
                 joins.get(m[1])!.finished = at;
+                joins.get(m[1])!.failed = m[2] !== "created";
             }
         });
         const upSeconds = (Date.now() - started) / 1000;
         const seconds = (ms?: number) => ms === undefined ? null : Math.round(ms / 100) / 10;
         for (const worker of workers) {
             const t = joins.get(worker.name);
-            process.stdout.write(`${JSON.stringify({ name: `join_${worker.name}`, started_s: seconds(t?.started), finished_s: seconds(t?.finished), unit: "s since the up started" })}\n`);
+            process.stdout.write(`${JSON.stringify({ name: `join_${worker.name}`, started_s: seconds(t?.started), finished_s: seconds(t?.finished), failed: t?.failed ?? null, unit: "s since the up started" })}\n`);
         }
         process.stdout.write(`${JSON.stringify({ name: "up_11_hosts", value: Math.round(upSeconds * 10) / 10, unit: "s" })}\n`);
+        const timings = workers.map(w => joins.get(w.name));
+        process.stdout.write(`${JSON.stringify({ name: "most_joins_at_once", value: mostAtOnce(timings.filter((t): t is JoinTiming => t !== undefined)), unit: "joins" })}\n`);
+        // What the master's sshd logged during the up, printed before any verdict on the up.
+        const sshd = lab.readHostFile(master, sshdLog).split("\n").slice(logStart).join("\n");
+        const logins = (sshd.match(/Accepted publickey for /g) ?? []).length;
+        const refusals = sshd.split("\n").filter(l => sshdRefusal.test(l));
+        process.stdout.write(`${JSON.stringify({ name: "master_sshd_during_up", logins, refusals: refusals.length })}\n`);
+        assert.deepStrictEqual(refusals, [], "the master's sshd turned connections away");
         assert.strictEqual(r.code, 0, `${r.stdout}\n${r.stderr}`);
 
         const kubectl = (args: string) => lab.ssh(master, `sudo kubectl --kubeconfig /etc/kubernetes/admin.conf ${args}`);
         const ready = kubectl("get nodes --no-headers").trim().split("\n").map(l => l.split(/\s+/)).filter(f => f[1] === "Ready").map(f => f[0]).sort();
         assert.deepStrictEqual(ready, [master.name, ...workers.map(w => w.name)].sort());
 
-        const timings = workers.map(w => joins.get(w.name));
         assert.ok(timings.every(t => t?.finished !== undefined), `every join started and finished: ${JSON.stringify(timings)}`);
         const done = timings as JoinTiming[];
         assert.ok(mostAtOnce(done) <= batchSize, `at most ${batchSize} joins at once: ${mostAtOnce(done)}`);
@@ -108,14 +118,8 @@ describe("ten workers joined in one up, under the master's SSH limits (the local
             const waitsFor = workers.filter(other => joinUrn(w).dependencies?.includes(joinUrn(other).urn)).map(other => other.name);
             assert.deepStrictEqual(waitsFor, i >= batchSize ? [workers[i - batchSize].name] : [], `${w.name}'s join's dependencies`);
         });
-
-        const sshd = lab.readHostFile(master, sshdLog).split("\n").slice(logStart).join("\n");
-        const logins = (sshd.match(/Accepted publickey for /g) ?? []).length;
-        process.stdout.write(`${JSON.stringify({ name: "master_ssh_logins_during_up", value: logins, unit: "logins" })}\n`);
         // Each join logs in to the master twice (token; token deleted and node labelled): the log is
         // the one sshd wrote during the up.
         assert.ok(logins >= 2 * workers.length, `the master's sshd log holds the up's logins (${logins}):\n${sshd.slice(-3000)}`);
-        const refusals = sshd.split("\n").filter(l => sshdRefusal.test(l));
-        assert.deepStrictEqual(refusals, [], "the master's sshd turned connections away");
     });
 });

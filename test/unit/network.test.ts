@@ -146,3 +146,26 @@ describe("preflight: a host firewall that would block the cluster (a warning nam
         assert.doesNotMatch(routed, /IP protocol 4|UDP 5555/);
     });
 });
+
+describe("the node step after a join, on a loaded host", () => {
+    it("waits for the kubelet to register its node before labelling it", () => {
+        const bin = fs.mkdtempSync(path.join(os.tmpdir(), "openpai-kubectl-"));
+        try {
+            // A kubectl whose node shows up at the third look, as a slow kubelet's does.
+            fs.writeFileSync(path.join(bin, "kubectl"), `#!/bin/bash
+echo "$*" >>"${bin}/calls"
+if [[ "$1" == get ]]; then
+  looks=$(($(cat "${bin}/looks" 2>/dev/null || echo 0) + 1)); echo "$looks" >"${bin}/looks"
+  ((looks >= 3)) || { echo 'Error from server (NotFound): nodes "w1" not found' >&2; exit 1; }
+fi
+[[ "$1" != label ]] || (($(cat "${bin}/looks") >= 3)) || { echo 'labelled before it exists' >&2; exit 1; }
+`, { mode: 0o755 });
+            const r = runScript(renderStep("node", false, { NODE_NAME: "w1", NODE_LABELS: "pai-worker=true" }), { PATH: `${bin}:${process.env.PATH}` });
+            assert.strictEqual(r.status, 0, r.stderr);
+            assert.deepStrictEqual(fs.readFileSync(path.join(bin, "calls"), "utf8").trim().split("\n"),
+                ["get node w1", "get node w1", "get node w1", "label node w1 pai-worker=true --overwrite"]);
+        } finally {
+            fs.rmSync(bin, { recursive: true, force: true });
+        }
+    });
+});
