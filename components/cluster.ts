@@ -111,7 +111,9 @@ export class OpenPaiCluster extends pulumi.ComponentResource {
                 config, secrets,
                 podNetwork: config.cluster.checkOnly ? undefined : master => {
                     const provider = clusterProvider(`${name}-provider`, master.kubeconfig, config.cluster.name, { parent: this });
-                    network = { provider, podNetwork: new PodNetwork(`${name}-pod-network`, {}, { parent: this, providers: [provider], dependsOn: [master.ready] }) };
+                    network = { provider, podNetwork: new PodNetwork(`${name}-pod-network`, {
+                        overlay: { overlay: config.cluster.podNetworkOverlay, encapsulation: config.cluster.podNetworkEncapsulation },
+                    }, { parent: this, providers: [provider], dependsOn: [master.ready] }) };
                     return network.podNetwork;
                 },
             }, { parent: this });

@@ -112,6 +112,22 @@ export const clusterSchema = z.strictObject({
     certificateRenewalDays: z.number().int().min(1).max(730).default(30),
     /** Run every host step in check-only mode: print what it would do, change nothing. */
     checkOnly: z.boolean().default(false),
+    /**
+     * kubeadm mode: the most workers whose joins run at once. Each join opens SSH sessions to the
+     * master, and the master's sshd drops new connections at random once 10 are unauthenticated
+     * (its default MaxStartups 10:30:100): 5 keeps it at half of that. Raise it only with MaxStartups.
+     */
+    joinBatchSize: positiveInt("cluster.joinBatchSize", 1000).default(5),
+    /**
+     * kube-router's tunnels between nodes (IP-in-IP): `subnet` (its default) tunnels to nodes in
+     * other subnets and routes natively within one, `full` tunnels to every node (cloud VPCs that
+     * drop packets of pod addresses), `none` never tunnels (the network routes the pod ranges).
+     */
+    podNetworkOverlay: z.enum(["subnet", "full", "none"], {
+        message: "must be 'subnet' (tunnel between subnets only), 'full' (tunnel between all nodes: cloud VPCs) or 'none'",
+    }).default("subnet"),
+    /** The tunnels' encapsulation: `ipip` (IP protocol 4), or `fou` (IP-in-IP in UDP port 5555, where protocol 4 is not carried: Azure). */
+    podNetworkEncapsulation: z.enum(["ipip", "fou"], { message: "must be 'ipip' (IP protocol 4) or 'fou' (UDP port 5555)" }).default("ipip"),
 });
 
 export const computingDeviceSchema = z.strictObject({

@@ -190,6 +190,9 @@ function crossCheck(config: StackConfig): ConfigIssue[] {
     if (virtualClusters && hived) {
         issues.push({ path: "hived", message: "give either virtualClusters (quotas to generate from) or a full hived config, not both" });
     }
+    if (cluster.podNetworkOverlay === "none" && cluster.podNetworkEncapsulation !== "ipip") {
+        issues.push({ path: "cluster.podNetworkEncapsulation", message: `is '${cluster.podNetworkEncapsulation}' but cluster.podNetworkOverlay is 'none': no tunnel uses it; remove it, or choose an overlay` });
+    }
     if (cidrsOverlap(cluster.podCidr, cluster.serviceCidr)) {
         issues.push({ path: "cluster.serviceCidr", message: `overlaps cluster.podCidr ${cluster.podCidr}: choose disjoint ranges` });
     }

@@ -9,6 +9,7 @@ import { HostCommonArgs, nodeLabelArgs } from "./host-steps";
 import { MasterHost } from "./master-host";
 import { BastionConnection, HostConnection } from "./step";
 import { WorkerHost } from "./worker-host";
+import { joinPredecessors } from "./worker-join";
 
 export interface ClusterHostsArgs {
     /** The validated stack config: layout, SSH settings, versions, mirrors. */
@@ -72,6 +73,7 @@ export class ClusterHosts extends pulumi.ComponentResource {
                 mirror: cluster.aptMirrorUser && secrets.aptMirrorPassword ? { user: cluster.aptMirrorUser, password: secrets.aptMirrorPassword } : undefined,
             },
             apiEndpoint: this.apiEndpoint,
+            podNetworkOverlay: { overlay: cluster.podNetworkOverlay, encapsulation: cluster.podNetworkEncapsulation },
             checkOnly: cluster.checkOnly,
         };
         const masterConnection = connect(master.hostname, master.hostname, master.hostip, [master.hostname]);
@@ -88,7 +90,11 @@ export class ClusterHosts extends pulumi.ComponentResource {
         }, { parent: this });
         const network = args.podNetwork?.(this.master);
         // Workers with provision: false join by other means (the quick start's simulated nodes).
-        this.workers = workersOf(layout).filter(worker => worker.provision).map(worker => new WorkerHost(`${name}-${worker.hostname}`, {
+        // Their joins go in cluster.joinBatchSize chains, under the master's sshd limit on new sessions.
+        const provisioned = workersOf(layout).filter(worker => worker.provision);
+        const predecessors = joinPredecessors(provisioned.length, cluster.joinBatchSize);
+        this.workers = [];
+        provisioned.forEach((worker, i) => this.workers.push(new WorkerHost(`${name}-${worker.hostname}`, {
             ...common, machine: worker, sku: layout["machine-sku"][worker["machine-type"]],
             connection: connect(worker.hostname, worker.hostname, worker.hostip, [worker.hostname]),
             nodeLabels: nodeLabelArgs(worker, layout),
@@ -98,7 +104,8 @@ export class ClusterHosts extends pulumi.ComponentResource {
                 toolkitVersion: cluster.nvidiaToolkitVersion, repositoryKeyFingerprint: cluster.nvidiaRepositoryMirrorKeyFingerprint,
             },
             masterReady: this.master.ready, podNetwork: network,
-        }, { parent: this }));
+            joinAfter: predecessors[i] === undefined ? undefined : this.workers[predecessors[i]!].ready,
+        }, { parent: this })));
         this.kubeconfig = this.master.kubeconfig;
         if (!cluster.checkOnly) {
             // Not secret: a date read from the certificate, never its key.

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Layout, Machine, MachineSku, quantityToMi, urlHost } from "../../config";
+import { PodNetworkOverlay } from "../kubernetes/kube-router";
 import { managedNodeLabels, nodeLabels } from "../kubernetes/node-labels";
 import { RemoteCommand } from "./commands";
 import { HostConnection, hostStep, HostStepArgs, StepInputPart } from "./step";
@@ -22,6 +23,8 @@ export interface HostCommonArgs {
     aptLogins?: { proxy?: AptLogin; mirror?: AptLogin };
     /** host:port of the API server, for kubeadm and joining workers. */
     apiEndpoint: string;
+    /** How the pod network tunnels between nodes: preflight names what a host firewall must let through. */
+    podNetworkOverlay: PodNetworkOverlay;
     /** Print what each step would do instead of doing it. */
     checkOnly: boolean;
 }
@@ -84,6 +87,7 @@ export function provisionParts(machine: Machine, sku: MachineSku, common: HostCo
         { step: "preflight", settings: {
             EXPECTED_HOSTNAME: machine.hostname, ROLE: role, SKU_MEM_MB: quantityToMi(sku.mem), SKU_VCORE: sku.cpu.vcore,
             GPU_COUNT: gpus, REGISTRY_MIRRORS: common.registryMirrors.join(" "), ...(gpus > 0 && driverMode ? { NVIDIA_DRIVER: driverMode } : {}),
+            POD_NETWORK_OVERLAY: common.podNetworkOverlay.overlay, POD_NETWORK_ENCAPSULATION: common.podNetworkOverlay.encapsulation,
         } },
         { step: "kernel" },
     ];

@@ -28,6 +28,8 @@ export interface WorkerHostArgs extends HostCommonArgs {
     masterReady: pulumi.Resource;
     /** The pod network: the node is Ready only with it, and is drained before it goes. */
     podNetwork?: pulumi.Resource;
+    /** The join this worker's join waits for (worker-join.ts joinPredecessors); none in the first batch. */
+    joinAfter?: pulumi.Resource;
 }
 
 /** Connection attempts after a driver install: 60 x (10 s timeout + pause) outlasts a GPU server's POST. */
@@ -71,7 +73,7 @@ export class WorkerHost extends pulumi.ComponentResource {
         this.ready = workerJoin(`${name}-join`, {
             connection, masterConnection: args.masterConnection, nodeName: machine.hostname, nodeIp: machine.hostip,
             nodeLabels: args.nodeLabels, apiEndpoint: args.apiEndpoint, checkOnly,
-        }, { parent: this, dependsOn: [runtime, args.masterReady, ...(args.podNetwork ? [args.podNetwork] : [])] });
+        }, { parent: this, dependsOn: [runtime, args.masterReady, ...(args.podNetwork ? [args.podNetwork] : []), ...(args.joinAfter ? [args.joinAfter] : [])] });
         this.registerOutputs({});
     }
 }

@@ -66,6 +66,18 @@ ${resetFromHere({ connection, nodeName, checkOnly })}
 }
 
 /**
+ * For each of `workers` joins, in layout order, the index of the earlier join it waits for, so
+ * that at most `batchSize` run at once (cluster.joinBatchSize): join i waits for join
+ * i - batchSize, which makes `batchSize` chains, each starting its next join as soon as its last
+ * is done (no wait for the slowest of a batch). Each join talks to the master over one SSH
+ * session at a time, so the master sees at most `batchSize` new sessions at once. A removal
+ * (`destroy`, or the layout losing workers) goes in the same chains, in reverse: its drains too.
+ */
+export function joinPredecessors(workers: number, batchSize: number): (number | undefined)[] {
+    return Array.from({ length: workers }, (_, i) => i >= batchSize ? i - batchSize : undefined);
+}
+
+/**
  * A worker's membership in the cluster: one resource, run from this machine over SSH to both the
  * master and the worker (steps join-token, kubeadm-join and node; on delete node and
  * kubeadm-reset), which a remote.Command, bound to one host, cannot be. Replaced (`pulumi up

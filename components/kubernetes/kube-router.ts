@@ -23,13 +23,34 @@ export function kubeRouterCniConfig(): string {
     }, null, 2);
 }
 
+/** How kube-router tunnels between nodes (cluster.podNetworkOverlay and cluster.podNetworkEncapsulation). */
+export interface PodNetworkOverlay {
+    /** `subnet`: tunnels to nodes of other subnets only; `full`: to every node; `none`: never. */
+    overlay: "subnet" | "full" | "none";
+    /** `ipip`: IP protocol 4; `fou`: IP-in-IP in UDP (kube-router's --overlay-encap-port, 5555). */
+    encapsulation: "ipip" | "fou";
+}
+
+/** kube-router's own defaults (pkg/options/options.go at v2.1.0): --enable-overlay=true, --overlay-type=subnet, --overlay-encap=ipip. */
+export const defaultOverlay: PodNetworkOverlay = { overlay: "subnet", encapsulation: "ipip" };
+
+/**
+ * kube-router's arguments: routes by BGP, NetworkPolicy, no service proxy, and the overlay. Its
+ * defaults are left out, so clusters made before the overlay setting keep their DaemonSet as it was.
+ */
+export function kubeRouterArgs({ overlay, encapsulation }: PodNetworkOverlay = defaultOverlay): string[] {
+    const tunnels = overlay === "none" ? ["--enable-overlay=false"]
+        : [...(overlay === "full" ? ["--overlay-type=full"] : []), ...(encapsulation === "fou" ? ["--overlay-encap=fou"] : [])];
+    return ["--run-router=true", "--run-firewall=true", "--run-service-proxy=false", "--bgp-graceful-restart=true", ...tunnels];
+}
+
 /**
  * kube-router as the cluster's pod network, the way its kubeadm manifest
  * (daemonset/kubeadm-kuberouter.yaml at v2.1.0) runs it next to kube-proxy: routes between nodes
- * by BGP, NetworkPolicy enforcement, no service proxy. Pod ranges come from the node's podCIDR,
+ * by BGP (tunnelled as `overlay` says), NetworkPolicy enforcement, no service proxy. Pod ranges come from the node's podCIDR,
  * which kubeadm's controller-manager cuts from the cluster's pod CIDR.
  */
-export function kubeRouterManifests(image = kubeRouterImage): K8sObject[] {
+export function kubeRouterManifests(image = kubeRouterImage, overlay = defaultOverlay): K8sObject[] {
     const confFile = "/etc/cni/net.d/10-kuberouter.conflist";
     return [
         { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "kube-router", namespace } },
@@ -78,7 +99,7 @@ export function kubeRouterManifests(image = kubeRouterImage): K8sObject[] {
                         }],
                         containers: [{
                             name: "kube-router", image, imagePullPolicy: "IfNotPresent",
-                            args: ["--run-router=true", "--run-firewall=true", "--run-service-proxy=false", "--bgp-graceful-restart=true"],
+                            args: kubeRouterArgs(overlay),
                             env: [
                                 { name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
                                 { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },

@@ -1,10 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import { declareObjects } from "./kube-objects";
-import { kubeRouterManifests } from "./kube-router";
+import { kubeRouterManifests, PodNetworkOverlay } from "./kube-router";
 
 export interface PodNetworkArgs {
     /** kube-router image; defaults to the pinned upstream one (mirrored through cluster.registryMirrors). */
     image?: string;
+    /** How it tunnels between nodes (cluster.podNetworkOverlay, cluster.podNetworkEncapsulation). */
+    overlay: PodNetworkOverlay;
 }
 
 /** The pod network (CNI) of a kubeadm cluster: kube-router (components/kubernetes/kube-router.ts). */
@@ -14,7 +16,7 @@ export class PodNetwork extends pulumi.ComponentResource {
 
     constructor(name: string, args: PodNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
         super("openpai:kubernetes:PodNetwork", name, {}, opts);
-        this.resources = declareObjects(this, name, kubeRouterManifests(args.image));
+        this.resources = declareObjects(this, name, kubeRouterManifests(args.image, args.overlay));
         this.registerOutputs({});
     }
 }

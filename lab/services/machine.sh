@@ -12,7 +12,10 @@ lab_bridge_address=10.78.0.1
 lab_bridge_prefix=24
 lab_nft_table=openpai_lab
 # kubelet refuses to start when these differ from what it wants and it cannot write them.
-lab_kubelet_sysctls=(vm.overcommit_memory=1 kernel.panic=10 kernel.panic_on_oops=1)
+# fs.inotify.max_user_instances: kernel-wide (the kernel step's 8192 cannot be set from a host),
+# and all hosts' root shares it: about 17 per Kubernetes host (kubelet 7, systemd 5, ...), so the
+# default 128 runs out near 7 nodes and kubelets on the later ones fail to start.
+lab_kubelet_sysctls=(vm.overcommit_memory=1 kernel.panic=10 kernel.panic_on_oops=1 fs.inotify.max_user_instances=8192)
 # kubelet wants these too; they are the kernel defaults, so the lab only checks them.
 lab_kubelet_sysctls_checked=(vm.panic_on_oom=0 kernel.keys.root_maxkeys=1000000 kernel.keys.root_maxbytes=25000000)
 

@@ -170,7 +170,7 @@ export class Stack {
 export interface PreviewStep {
     op: string;
     urn: string;
-    newState?: { type: string; inputs?: Record<string, unknown>; outputs?: Record<string, unknown> };
+    newState?: { type: string; inputs?: Record<string, unknown>; outputs?: Record<string, unknown>; dependencies?: string[] };
 }
 
 export interface PreviewJson {

@@ -68,6 +68,13 @@ describe("pulumi preview through the real engine", function () {
             const { result, raw } = stack.preview();
             assert.strictEqual(raw.code, 0, raw.stderr);
             assert.strictEqual(countByType(result.steps)["openpai:hosts:WorkerHost"], workers);
+            // The joins in cluster.joinBatchSize chains (5 by default): worker i's after worker i - 5's.
+            const joinUrn = (i: number) => result.steps.find(s => s.urn.endsWith(`::openpai-hosts-pai-worker-${i}-join`))!.urn;
+            for (let i = 0; i < workers; i++) {
+                const step = result.steps.find(s => s.urn === joinUrn(i))!;
+                const waitsFor = (step.newState?.dependencies ?? []).filter(d => d.endsWith("-join"));
+                assert.deepStrictEqual(waitsFor, i >= 5 ? [joinUrn(i - 5)] : [], `worker ${i}'s join`);
+            }
             must(raw);
         });
     }

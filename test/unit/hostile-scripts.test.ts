@@ -81,7 +81,7 @@ function runCaptured(parts: StepPart[]): { status: number | null; stdout: string
 
 const common = (overrides: Partial<HostCommonArgs> = {}): HostCommonArgs => ({
     kubernetesVersion: "v1.34.3", registryMirrors: worst.registryMirrors, aptMirror: worst.aptMirror, aptProxy: worst.aptProxy,
-    apiEndpoint: "api-1.example.com:65535", checkOnly: true,
+    apiEndpoint: "api-1.example.com:65535", checkOnly: true, podNetworkOverlay: { overlay: "full", encapsulation: "fou" },
     aptLogins: { proxy: { user: worst.user, password }, mirror: { user: worst.user, password } }, ...overrides,
 });
 

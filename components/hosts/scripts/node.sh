@@ -30,6 +30,14 @@ if [[ "${NODE_REMOVE:-0}" == 1 ]]; then
   changed "drained and deleted node $NODE_NAME"
   exit 0
 fi
+# kubeadm join returns once the kubelet has its certificate; the kubelet registers its node just
+# after, seconds later on a loaded host (ten workers joining at once on two cores): wait for it.
+if ! check_only; then
+  for ((waited = 0; waited < 120; waited += 2)); do
+    kubectl get node "$NODE_NAME" >/dev/null 2>&1 && break
+    sleep 2
+  done
+fi
 # shellcheck disable=SC2086 # one argument per label
 run kubectl label node "$NODE_NAME" $NODE_LABELS --overwrite >/dev/null
 log "node $NODE_NAME labelled: $NODE_LABELS"

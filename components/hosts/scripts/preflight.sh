@@ -8,6 +8,8 @@ set -euo pipefail
 REGISTRY_MIRRORS="${REGISTRY_MIRRORS:-}"
 # How a GPU worker gets its driver (cluster.nvidiaDriver); empty on hosts without GPUs.
 NVIDIA_DRIVER="${NVIDIA_DRIVER:-}"
+POD_NETWORK_OVERLAY="${POD_NETWORK_OVERLAY:-subnet}"
+POD_NETWORK_ENCAPSULATION="${POD_NETWORK_ENCAPSULATION:-ipip}"
 
 problems=()
 warn() { log "warning: $*"; }
@@ -53,6 +55,36 @@ for target in "${targets[@]}"; do
   # shellcheck disable=SC2016 # $1 and $2 expand in that bash, from its arguments
   if timeout 5 bash -c 'exec 3<>"/dev/tcp/$1/$2"' check-registry "$address" "$port" 2>/dev/null; then reachable+=("$target"); else unreachable+=("$target"); fi
 done
+# An active host firewall (read-only): what would drop the cluster's traffic between nodes unless
+# its rules let it through. The rules themselves are not judged: a firewall opened for the cluster
+# is a valid setup, so this is a warning that names what must pass, not a refusal.
+firewalls=()
+if command -v ufw >/dev/null 2>&1 && ufw status 2>/dev/null | grep -q '^Status: active'; then firewalls+=("ufw is active"); fi
+if command -v firewall-cmd >/dev/null 2>&1 && [[ "$(firewall-cmd --state 2>/dev/null || true)" == running ]]; then firewalls+=("firewalld is running"); fi
+iptables_input="$(iptables -S INPUT 2>/dev/null || true)"
+if grep -qE '^-P INPUT DROP$|^-A INPUT -j (DROP|REJECT)( --reject-with [a-z0-9-]+)?$' <<<"$iptables_input"; then
+  firewalls+=("iptables' INPUT chain drops or rejects by default")
+fi
+# nftables chains on the input hook with policy drop (iptables-nft's own INPUT chain is named above).
+if command -v nft >/dev/null 2>&1; then
+  while read -r chain; do
+    [[ -n "$chain" && ! ("$chain" =~ ^ip6?\ filter\ INPUT$ && -n "$iptables_input") ]] || continue
+    firewalls+=("nftables chain '$chain' drops by default")
+  done < <(nft list chains 2>/dev/null | awk '$1 == "table" { table = $2 " " $3 } $1 == "chain" { chain = $2 } /hook input/ && /policy drop/ { print table " " chain }')
+fi
+# What the cluster needs through it, on this host.
+case "$POD_NETWORK_OVERLAY/$POD_NETWORK_ENCAPSULATION" in
+  none/*) tunnel="" ;;
+  */fou) tunnel=", UDP 5555 (kube-router's IP-in-IP in UDP, cluster.podNetworkEncapsulation: fou)" ;;
+  full/*) tunnel=", IP protocol 4 (IP-in-IP, cluster.podNetworkOverlay: full)" ;;
+  *) tunnel=", IP protocol 4 (IP-in-IP between nodes of different subnets)" ;;
+esac
+needed="from the other nodes: TCP 10250 (kubelet), TCP 179 (kube-router's BGP)$tunnel; the pod network's traffic (cluster.podCidr) forwarded"
+[[ "$ROLE" == master ]] && needed="$needed; TCP 6443 (the API server) from every node, the machine running Pulumi and kubectl's users; TCP 80 and 443 (the portal) from its users"
+if ((${#firewalls[@]} > 0)); then
+  printf -v found '%s; ' "${firewalls[@]}"
+  warn "a host firewall may block the cluster (${found%; }): it must let through, $needed. Open them to the cluster's addresses, or turn the firewall off (docs/networks.md)"
+fi
 
 case "$os" in
   "ubuntu 22.04" | "ubuntu 24.04" | "debian 12") ;;
@@ -83,9 +115,9 @@ fi
 for p in "${problems[@]}"; do
   if check_only; then log "would fail: $p"; else log "error: $p" >&2; fi
 done
-printf '{"hostname":"%s","role":"%s","os":"%s","cgroup":"%s","memMb":%d,"vcpus":%d,"swapDevices":%d,"secureBoot":"%s","nouveau":"%s","gpusPci":%d,"gpusNvidiaSmi":%d,"ntpSynchronized":"%s","provisioned":%s,"busyPorts":"%s","reachableRegistries":"%s","problems":%d}\n' \
+printf '{"hostname":"%s","role":"%s","os":"%s","cgroup":"%s","memMb":%d,"vcpus":%d,"swapDevices":%d,"secureBoot":"%s","nouveau":"%s","gpusPci":%d,"gpusNvidiaSmi":%d,"ntpSynchronized":"%s","provisioned":%s,"busyPorts":"%s","reachableRegistries":"%s","hostFirewalls":%d,"problems":%d}\n' \
   "$host" "$ROLE" "$os" "$cgroup" "$mem_mb" "$vcpus" "$swap_devices" "$secure_boot" "$nouveau" "$gpus_pci" "$gpus_smi" "$ntp" \
-  "$provisioned" "${busy_ports[*]:-}" "${reachable[*]:-}" "${#problems[@]}"
+  "$provisioned" "${busy_ports[*]:-}" "${reachable[*]:-}" "${#firewalls[@]}" "${#problems[@]}"
 if ((${#problems[@]} > 0)) && ! check_only; then
   exit 1
 fi
