@@ -11,10 +11,8 @@ KUBE_PACKAGES="${KUBE_PACKAGES:-kubelet kubeadm kubectl}"
 # https://pkgs.k8s.io/core:/stable:/v1.34/deb/Release.key (also pinned in Azure/aks-flex's
 # cloud-init for pkgs.k8s.io); cluster.aptMirrorKeyFingerprint names a re-signing mirror's key.
 APT_KEY_FINGERPRINT="${APT_KEY_FINGERPRINT:-DE15B14486CD377B9E876E1A234654DA9A296436}"
-# The mirror goes into a sources.list line, whose fields end at whitespace: the program's validator
-# lets only plain URLs through, and this refuses anything else again.
-[[ "$APT_MIRROR" =~ ^https?://[][A-Za-z0-9._~+:/%-]+$ ]] || { log "error: cluster.aptMirror is not a plain URL" >&2; exit 1; }
-[[ "$APT_KEY_FINGERPRINT" =~ ^[0-9A-F]{40}$ ]] || { log "error: cluster.aptMirrorKeyFingerprint is not 40 hex digits" >&2; exit 1; }
+require_plain_url "$APT_MIRROR" cluster.aptMirror
+require_fingerprint "$APT_KEY_FINGERPRINT" cluster.aptMirrorKeyFingerprint
 
 minor="${K8S_VERSION#v}"
 minor="${minor%.*}"

@@ -134,6 +134,19 @@ key_fingerprints() {
   rm -rf "$home"
 }
 
+# require_plain_url VALUE SETTING: stops the step unless VALUE is a plain http(s) URL. URLs go into
+# sources.list lines (fields end at whitespace) and apt's config (strings without escapes): the
+# program's validator lets only plain URLs through, and this refuses anything else again.
+require_plain_url() {
+  [[ "$1" =~ ^https?://[][A-Za-z0-9._~+:/%-]+$ ]] || { log "error: $2 is not a plain URL" >&2; exit 1; }
+}
+
+# require_fingerprint VALUE SETTING: stops the step unless VALUE is a full key fingerprint as the
+# program passes it (40 capital hex digits).
+require_fingerprint() {
+  [[ "$1" =~ ^[0-9A-F]{40}$ ]] || { log "error: $2 is not 40 hex digits" >&2; exit 1; }
+}
+
 # signing_key URL KEYRING FINGERPRINT SETTING: makes KEYRING hold exactly the key FINGERPRINT,
 # fetched from URL when it does not. The key comes through apt's own downloader, the way the
 # packages come (apt's proxy settings and the mirror's login, prepare.sh), into a directory apt's

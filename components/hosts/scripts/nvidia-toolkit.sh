@@ -11,10 +11,8 @@ NVIDIA_REPOSITORY="${NVIDIA_REPOSITORY:-https://nvidia.github.io/libnvidia-conta
 # nvidia-docker, shell installers checking `gpg --show-keys`); a re-signing mirror's key is
 # cluster.nvidiaRepositoryMirrorKeyFingerprint.
 NVIDIA_KEY_FINGERPRINT="${NVIDIA_KEY_FINGERPRINT:-C95B321B61E88C1809C4F759DDCAE044F796ECB0}"
-# The repository goes into a sources.list line, whose fields end at whitespace: the program's
-# validator lets only plain URLs through, and this refuses anything else again.
-[[ "$NVIDIA_REPOSITORY" =~ ^https?://[][A-Za-z0-9._~+:/%-]+$ ]] || { log "error: cluster.nvidiaRepositoryMirror is not a plain URL" >&2; exit 1; }
-[[ "$NVIDIA_KEY_FINGERPRINT" =~ ^[0-9A-F]{40}$ ]] || { log "error: cluster.nvidiaRepositoryMirrorKeyFingerprint is not 40 hex digits" >&2; exit 1; }
+require_plain_url "$NVIDIA_REPOSITORY" cluster.nvidiaRepositoryMirror
+require_fingerprint "$NVIDIA_KEY_FINGERPRINT" cluster.nvidiaRepositoryMirrorKeyFingerprint
 
 apt_install ca-certificates gpg
 keyring=/usr/share/keyrings/nvidia-container-toolkit-keyring.gpg

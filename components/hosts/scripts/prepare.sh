@@ -19,9 +19,8 @@ refuse() {
   log "error: $1 $2" >&2
   exit 1
 }
-plain_url='^https?://[][A-Za-z0-9._~+:/%-]+$'
-[[ -z "$APT_PROXY" || "$APT_PROXY" =~ $plain_url ]] || refuse cluster.aptProxy "is not a plain URL"
-[[ -z "$APT_MIRROR" || "$APT_MIRROR" =~ $plain_url ]] || refuse cluster.aptMirror "is not a plain URL"
+[[ -z "$APT_PROXY" ]] || require_plain_url "$APT_PROXY" cluster.aptProxy
+[[ -z "$APT_MIRROR" ]] || require_plain_url "$APT_MIRROR" cluster.aptMirror
 token() { [[ -n "$1" && "$1" != *[[:space:][:cntrl:]]* ]]; }
 
 if command -v cloud-init >/dev/null 2>&1; then
