@@ -134,6 +134,15 @@ key_fingerprints() {
   rm -rf "$home"
 }
 
+# distribution: "<ID> <VERSION_ID>" of the host's os-release (OS_RELEASE: the unit tests' fake),
+# "unknown" when it cannot be read.
+distribution() {
+  (
+    # shellcheck source=/dev/null
+    . "${OS_RELEASE:-/etc/os-release}" 2>/dev/null && echo "${ID:-unknown} ${VERSION_ID:-}"
+  ) || echo "unknown"
+}
+
 # require_plain_url VALUE SETTING: stops the step unless VALUE is a plain http(s) URL. URLs go into
 # sources.list lines (fields end at whitespace) and apt's config (strings without escapes): the
 # program's validator lets only plain URLs through, and this refuses anything else again.

@@ -15,7 +15,6 @@ set -euo pipefail
 : "${DRIVER_BRANCH:?}" "${NVIDIA_DRIVER:?}" "${SSH_PORT:?}"
 NVIDIA_KERNEL_MODULES="${NVIDIA_KERNEL_MODULES:-open}"
 # What the decisions read, replaceable by the unit tests' fakes.
-OS_RELEASE="${OS_RELEASE:-/etc/os-release}"
 NVIDIA_PROC_VERSION="${NVIDIA_PROC_VERSION:-/proc/driver/nvidia/version}"
 
 # The program validates both; they become package names, so they are checked again here.
@@ -34,14 +33,6 @@ loaded_driver() {
   [[ "$text" =~ [[:space:]]([0-9]{3}\.[0-9]+(\.[0-9]+)?)[[:space:]] ]] || return 0
   version="${BASH_REMATCH[1]}"
   if [[ "$text" == *"Open Kernel Module"* ]]; then echo "$version open"; else echo "$version proprietary"; fi
-}
-
-# distribution: "<ID> <VERSION_ID>" of OS_RELEASE.
-distribution() {
-  (
-    # shellcheck source=/dev/null
-    . "$OS_RELEASE" 2>/dev/null && echo "${ID:-unknown} ${VERSION_ID:-}"
-  ) || echo "unknown"
 }
 
 # kernel_flavour: the flavour whose linux-image metapackage keeps the running kernel up to date

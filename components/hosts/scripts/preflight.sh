@@ -13,8 +13,7 @@ POD_NETWORK_ENCAPSULATION="${POD_NETWORK_ENCAPSULATION:-ipip}"
 
 problems=()
 warn() { log "warning: $*"; }
-# shellcheck source=/dev/null # OS_RELEASE: the unit tests' fake
-os="$(. "${OS_RELEASE:-/etc/os-release}" 2>/dev/null && echo "${ID:-unknown} ${VERSION_ID:-}")"
+os="$(distribution)"
 host="$(hostname)"
 cgroup="$(stat -fc %T /sys/fs/cgroup 2>/dev/null || echo unknown)"
 mem_mb=$(($(awk '/^MemTotal:/ {print $2}' /proc/meminfo) / 1024))
