@@ -119,6 +119,17 @@ export const clusterSchema = z.strictObject({
      */
     joinBatchSize: positiveInt("cluster.joinBatchSize", 1000).default(5),
     /**
+     * kubeadm mode: change it (any word, e.g. a date) to reboot every worker that is a node once,
+     * drained first and uncordoned after (a kernel update, say); each worker keeps the last value it
+     * rebooted for. A worker joining later records it without a reboot.
+     */
+    workerRebootRevision: z.string().max(64).regex(/^[A-Za-z0-9._:-]+$/, "must be letters, digits and . _ : - such as 2026-12-04").optional(),
+    /**
+     * kubeadm mode: the most workers drained for a reboot at once (a driver change, a
+     * workerRebootRevision change); the others wait for a slot. New workers, not yet nodes, need none.
+     */
+    rebootBatchSize: positiveInt("cluster.rebootBatchSize", 1000).default(1),
+    /**
      * kube-router's tunnels between nodes (IP-in-IP): `subnet` (its default) tunnels to nodes in
      * other subnets and routes natively within one, `full` tunnels to every node (cloud VPCs that
      * drop packets of pod addresses), `none` never tunnels (the network routes the pod ranges).

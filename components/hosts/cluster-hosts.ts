@@ -99,6 +99,7 @@ export class ClusterHosts extends pulumi.ComponentResource {
             connection: connect(worker.hostname, worker.hostname, worker.hostip, [worker.hostname]),
             nodeLabels: nodeLabelArgs(worker, layout),
             masterConnection, sshPort: ssh.port,
+            reboots: { revision: cluster.workerRebootRevision ?? "", batchSize: cluster.rebootBatchSize },
             driver: {
                 branch: cluster.nvidiaDriverBranch, mode: cluster.nvidiaDriver, kernelModules: cluster.nvidiaKernelModules,
                 toolkitVersion: cluster.nvidiaToolkitVersion, repositoryKeyFingerprint: cluster.nvidiaRepositoryMirrorKeyFingerprint,

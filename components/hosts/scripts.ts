@@ -3,8 +3,8 @@ import * as fs from "fs";
 import * as path from "path";
 
 /** The step scripts in components/hosts/scripts/ (one file each). */
-export type StepName = "prepare" | "preflight" | "kernel" | "nvidia-driver" | "wait-boot" | "containerd" | "nvidia-toolkit"
-    | "kube-packages" | "kubeadm-init" | "kubeconfig" | "join-token" | "kubeadm-join" | "kubeadm-reset" | "node" | "devbox";
+export type StepName = "prepare" | "preflight" | "kernel" | "nvidia-driver" | "reboot" | "wait-boot" | "containerd" | "nvidia-toolkit"
+    | "kube-packages" | "kubeadm-init" | "kubeconfig" | "join-token" | "kubeadm-join" | "kubeadm-reset" | "node" | "drain" | "devbox";
 
 /** Settings a step script reads, exported before it runs. */
 export type StepSettings = Record<string, string | number | boolean>;

@@ -52,8 +52,6 @@ export interface HostStepArgs {
     secretStdout?: boolean;
     /** Run as the SSH user instead of root (the dev box's kubeconfig goes to that user's home). */
     asUser?: boolean;
-    /** Connection attempts, when the resource must outlast a reboot (a runtime starting with wait-boot). */
-    dialAttempts?: number;
 }
 
 /**
@@ -82,7 +80,7 @@ export function hostStep(name: string, args: HostStepArgs, opts: pulumi.CustomRe
         connection: {
             host: args.connection.host, port: args.connection.port, user: args.connection.user, hostKey: args.connection.hostKey,
             privateKey: args.connection.privateKey, password: args.connection.password, proxy: args.connection.proxy,
-            dialErrorLimit: args.dialAttempts ?? args.connection.dialAttempts, perDialTimeout: 10,
+            dialErrorLimit: args.connection.dialAttempts, perDialTimeout: 10,
         },
         create: runner,
         stdin: renderedSteps(args.steps, args.checkOnly, args.helpers),

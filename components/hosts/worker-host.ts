@@ -1,9 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Machine, MachineSku } from "../../config";
 import { HostCommonArgs, provisionParts, runtimeParts, StepChain } from "./host-steps";
-import { renderStep, scriptDigest } from "./scripts";
+import { StepPart } from "./scripts";
 import { HostConnection, StepInputPart } from "./step";
 import { workerJoin } from "./worker-join";
+import { workerReboot } from "./worker-reboot";
 
 export interface WorkerHostArgs extends HostCommonArgs {
     /** The worker's layout entry (hostname = node name, hostip = node IP). */
@@ -22,8 +23,10 @@ export interface WorkerHostArgs extends HostCommonArgs {
      */
     driver: { branch: string; mode: "install" | "verify"; kernelModules: "open" | "proprietary"; toolkitVersion: string;
         repositoryKeyFingerprint?: string };
-    /** SSH port, closed to new sessions while a driver install reboots the host. */
+    /** SSH port, closed to new sessions between a reboot's scheduling and the reboot. */
     sshPort: number;
+    /** cluster.workerRebootRevision ("" when unset) and cluster.rebootBatchSize (worker-reboot.ts). */
+    reboots: { revision: string; batchSize: number };
     /** The master's last step: joining waits for it. */
     masterReady: pulumi.Resource;
     /** The pod network: the node is Ready only with it, and is drained before it goes. */
@@ -32,16 +35,14 @@ export interface WorkerHostArgs extends HostCommonArgs {
     joinAfter?: pulumi.Resource;
 }
 
-/** Connection attempts after a driver install: 60 x (10 s timeout + pause) outlasts a GPU server's POST. */
-const rebootDialAttempts = 60;
-
 /**
- * A worker in three resources, one per stage, so a large cluster's preview stays small while a
- * script edit still updates exactly the resources that run it:
- * - `provision`: prepare, preflight, kernel, and on GPU SKUs the NVIDIA driver (last: an install
- *   reboots the host);
- * - `runtime`: after a driver install the wait for the new boot, then Kubernetes packages,
- *   containerd, and the NVIDIA container toolkit on GPU SKUs;
+ * A worker in three or four resources, one per stage, so a large cluster's preview stays small
+ * while a script edit still updates exactly the resources that run it:
+ * - `provision`: prepare, preflight, kernel;
+ * - `reboots` (worker-reboot.ts; on GPU SKUs, or with cluster.workerRebootRevision set): the NVIDIA
+ *   driver and the reboot it or the revision asks for, the node drained first and uncordoned once
+ *   the new boot answers (nvidia-smi seeing its GPUs);
+ * - `runtime`: Kubernetes packages, containerd, and the NVIDIA container toolkit on GPU SKUs;
  * - `join` (worker-join.ts): token, kubeadm join, node labels and Ready; on removal the node
  *   drained and deleted, then the host reset.
  */
@@ -54,22 +55,20 @@ export class WorkerHost extends pulumi.ComponentResource {
         const { machine, connection, checkOnly } = args;
         const gpus = args.sku["computing-device"]?.type === "nvidia.com/gpu" ? args.sku["computing-device"].count : 0;
         const chain = new StepChain(name, this, connection, checkOnly);
-        const driver = { step: "nvidia-driver" as const, settings: {
-            DRIVER_BRANCH: args.driver.branch, NVIDIA_DRIVER: args.driver.mode, NVIDIA_KERNEL_MODULES: args.driver.kernelModules, SSH_PORT: args.sshPort,
-        } };
-        chain.add("provision", { steps: [...provisionParts(machine, args.sku, args, "worker", gpus, args.driver.mode), ...(gpus > 0 ? [driver] : [])] });
-        const reboots = gpus > 0 && args.driver.mode === "install";
-        const waitBoot: StepInputPart[] = reboots ? [{ step: "wait-boot", settings: {
-            GPU_COUNT: checkOnly ? 0 : gpus,
-            // Runs this resource (and so the wait for the reboot) again whenever the driver step changes.
-            DRIVER_REVISION: scriptDigest(renderStep(driver.step, checkOnly, driver.settings)),
+        chain.add("provision", { steps: provisionParts(machine, args.sku, args, "worker", gpus, args.driver.mode) });
+        const driver: StepPart[] = gpus > 0 ? [{ step: "nvidia-driver", settings: {
+            DRIVER_BRANCH: args.driver.branch, NVIDIA_DRIVER: args.driver.mode, NVIDIA_KERNEL_MODULES: args.driver.kernelModules,
         } }] : [];
+        const reboots = driver.length > 0 || args.reboots.revision !== "" ? [workerReboot(`${name}-reboots`, {
+            connection, masterConnection: args.masterConnection, nodeName: machine.hostname, steps: driver,
+            rebootRevision: args.reboots.revision, batchSize: args.reboots.batchSize, gpus, sshPort: args.sshPort, checkOnly,
+        }, { parent: this, dependsOn: [chain.last()] })] : [];
         const toolkit: StepInputPart[] = gpus > 0 ? [{ step: "nvidia-toolkit", settings: {
             NVIDIA_TOOLKIT_VERSION: args.driver.toolkitVersion, K8S_VERSION: args.kubernetesVersion,
             ...(args.nvidiaRepositoryMirror ? { NVIDIA_REPOSITORY: args.nvidiaRepositoryMirror } : {}),
             ...(args.driver.repositoryKeyFingerprint ? { NVIDIA_KEY_FINGERPRINT: args.driver.repositoryKeyFingerprint } : {}),
         } }] : [];
-        const runtime = chain.add("runtime", { steps: [...waitBoot, ...runtimeParts(args), ...toolkit], dialAttempts: reboots ? rebootDialAttempts : undefined });
+        const runtime = chain.add("runtime", { steps: [...runtimeParts(args), ...toolkit] }, { dependsOn: reboots });
         this.ready = workerJoin(`${name}-join`, {
             connection, masterConnection: args.masterConnection, nodeName: machine.hostname, nodeIp: machine.hostip,
             nodeLabels: args.nodeLabels, apiEndpoint: args.apiEndpoint, checkOnly,

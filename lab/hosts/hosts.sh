@@ -4,7 +4,7 @@
 # Per host, in $lab_state/hosts/NAME: an overlay on the shared rootfs (upper = the host's disk,
 # kept by `host stop`), plain directories for /var/lib/containerd and /var/lib/kubelet (the
 # overlayfs snapshotter cannot run on an overlay root; kubelet wants a real filesystem for its
-# stats), the console log and the pid of systemd-nspawn. Source it after lib/common.sh,
+# stats), the console log and the pid of the shell running systemd-nspawn. Source it after lib/common.sh,
 # lib/rootfs.sh, services/machine.sh, services/services.sh and hosts/provision.sh.
 # shellcheck disable=SC2154 # lab_state comes from common.sh; lab_bridge* from services/machine.sh
 
@@ -39,13 +39,14 @@ lab_host_names() {
 
 lab_host_address() { cat "$(lab_host_dir "$1")/address" 2>/dev/null; }
 
-# lab_host_pid NAME: the pid of the host's systemd-nspawn when the host runs.
+# lab_host_pid NAME: the pid of the shell that runs the host's systemd-nspawn (lab_host_boot) when
+# the host runs.
 lab_host_pid() {
   local file pid
   file="$(lab_host_dir "$1")/pid"
   [[ -f "$file" ]] || return 1
   pid="$(cat "$file")"
-  [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == systemd-nspawn ]] && lab_pid_alive "$pid" || return 1
+  lab_pid_alive "$pid" && tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -qx -- "--machine=$1" || return 1
   echo "$pid"
 }
 
@@ -253,10 +254,19 @@ lab_host_boot() {
   local cgroups=()
   mapfile -t cgroups < <(lab_cgroup_mounts | sed "s|\$|/$lab_cgroup_parent/$name|")
   printf '=== boot %s\n' "$(date -Is)" >>"$dir/console.log"
-  # The shell enters the host's cgroups, then becomes systemd-nspawn (same pid).
+  # The shell enters the host's cgroups, then runs systemd-nspawn, again each time the host reboots
+  # (`systemctl reboot` in it: nspawn exits 133), as a machine's firmware boots it again; the bridge
+  # end of the old veth goes first. Any other exit is a power-off.
   # shellcheck disable=SC2016 # expanded by that shell
-  LAB_HOST_CGROUPS="${cgroups[*]}" setsid bash -c \
-    'for cgroup in $LAB_HOST_CGROUPS; do echo $$ >"$cgroup/cgroup.procs"; done; exec "$@"' lab-host "${nspawn[@]}" \
+  LAB_HOST_CGROUPS="${cgroups[*]}" LAB_HOST_VETH="vb-$name" setsid bash -c '
+    for cgroup in $LAB_HOST_CGROUPS; do echo $$ >"$cgroup/cgroup.procs"; done
+    while :; do
+      rc=0
+      "$@" || rc=$?
+      ((rc == 133)) || exit "$rc"
+      ip link delete "$LAB_HOST_VETH" 2>/dev/null || true
+      printf "=== reboot %s\n" "$(date -Is)"
+    done' lab-host "${nspawn[@]}" \
     >>"$dir/console.log" 2>&1 </dev/null 9>&- &
   echo $! >"$dir/pid"
 }
@@ -266,7 +276,7 @@ lab_host_boot() {
 lab_host_ready() {
   local name="$1" address="$2" dir pid started tries=50
   dir="$(lab_host_dir "$name")"
-  # Just launched, the pid is still the shell that enters the cgroups and execs nspawn.
+  # Just launched, the pid may not have run bash yet.
   until pid="$(lab_host_pid "$name")"; do
     tries=$((tries - 1))
     if ((tries == 0)) || ! lab_pid_alive "$(cat "$dir/pid" 2>/dev/null || echo none)"; then

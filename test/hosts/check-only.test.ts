@@ -17,7 +17,9 @@ const stepsOf = (r: StateResource) => [...String(r.inputs?.stdin ?? r.inputs?.cr
 const { master, workers, devBox } = labHosts;
 /** Each host's resources in order, and the step scripts each runs. */
 // The join deletes its token once done: in the script after a failed join, and before the node step.
-const workerResources = { provision: ["prepare", "preflight", "kernel", "nvidia-driver"], runtime: ["wait-boot", "kube-packages", "containerd", "nvidia-toolkit"], join: ["join-token", "kubeadm-join", "join-token", "join-token", "node"] };
+// The reboots resource: its worker steps (asked first, then run), the master's reboot slot, the boot check.
+const workerResources = { provision: ["prepare", "preflight", "kernel"], reboots: ["nvidia-driver", "reboot", "drain", "wait-boot"],
+    runtime: ["kube-packages", "containerd", "nvidia-toolkit"], join: ["join-token", "kubeadm-join", "join-token", "join-token", "node"] };
 const masterResources = { provision: ["prepare", "preflight", "kernel"], runtime: ["kube-packages", "containerd"], "kubeadm-init": ["kubeadm-init"], kubeconfig: ["kubeconfig"], node: ["node"] };
 
 /**
@@ -74,7 +76,9 @@ describe("GPU workers in check-only mode on the lab's hosts", function () {
         assert.match(provision, /\[preflight\] .*would fail: the PCI bus shows 0 NVIDIA GPUs, nvidia-smi 0; the layout says 8/);
         // The lab's hosts run Debian, which has no Ubuntu server driver packages: install mode is refused there.
         assert.match(provision, /\[preflight\] .*would fail: cluster.nvidiaDriver is 'install' but this host runs 'debian 12'/);
-        assert.match(provision, /\[nvidia-driver\] .*would fail: cluster.nvidiaDriver is 'install' but this host runs 'debian 12': .*'verify'/);
+        const reboots = byName.get(`openpai-hosts-${worker}-reboots`)!.outputs!.stdout;
+        assert.match(reboots, /\[nvidia-driver\] .*would fail: cluster.nvidiaDriver is 'install' but this host runs 'debian 12': .*'verify'/);
+        assert.doesNotMatch(reboots, /must reboot|\[drain\]/, "nothing asks for a reboot in check-only mode here: no drain");
         assert.match(byName.get(`openpai-hosts-${worker}-runtime`)!.outputs!.stdout,
             /\[nvidia-toolkit\] would fetch the signing key https:\/\/nvidia.github.io\/libnvidia-container\/gpgkey and check its fingerprint is C95B321B61E88C1809C4F759DDCAE044F796ECB0/);
         assert.match(byName.get(`openpai-hosts-${worker}-join`)!.outputs!.stdout, /\[kubeadm-join\] would run: kubeadm join --config[\s\S]*\[join-token\] would delete the join tokens of /);
@@ -85,7 +89,7 @@ describe("GPU workers in check-only mode on the lab's hosts", function () {
         stack.writeConfig(labStackConfig(lab.env(), { gpuWorkers: true, checkOnly: true, cluster: { nvidiaDriver: "verify" } }));
         must(stack.run(["up", "--yes", "--skip-preview"]));
         const byName = new Map(commands().map(c => [c.urn.split("::").pop()!, c]));
-        assert.match(byName.get(`openpai-hosts-${workers[0].name}-provision`)!.outputs!.stdout, /would fail: cluster.nvidiaDriver is 'verify' but the loaded NVIDIA driver is 'none'/);
+        assert.match(byName.get(`openpai-hosts-${workers[0].name}-reboots`)!.outputs!.stdout, /would fail: cluster.nvidiaDriver is 'verify' but the loaded NVIDIA driver is 'none'/);
         assert.deepStrictEqual(stepsOf(byName.get(`openpai-hosts-${workers[0].name}-runtime`)!), ["kube-packages", "containerd", "nvidia-toolkit"]);
     });
 });

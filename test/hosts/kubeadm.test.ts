@@ -331,6 +331,60 @@ spec:
         must(up(["--expect-no-changes"]));
     });
 
+    it("a reboot the program schedules (cluster.workerRebootRevision): each worker drained before it, one at a time, uncordoned once its new boot answers; the next up changes nothing", async () => {
+        // The lab reboots a host as a machine's firmware would: systemd-nspawn exits 133 on the
+        // host's `systemctl reboot` and lab.sh starts it again, writing "=== reboot" to its console log.
+        const reboots = (host: LabHost) => (fs.readFileSync(path.join(env.hostsDir, host.name, "console.log"), "utf8").match(/^=== reboot /gm) ?? []).length;
+        const rebootsBefore = workers.map(reboots);
+        // A bare pod on each worker: only a drain removes it (--force), and nothing brings it back.
+        for (const w of workers) {
+            kubectl(`run reboot-probe-${w.name} --image=${testImage} --restart=Never --overrides='{"spec":{"nodeName":"${w.name}","terminationGracePeriodSeconds":1}}' -- sleep 3600`);
+        }
+        for (const w of workers) {
+            kubectl(`wait --for=condition=Ready pod/reboot-probe-${w.name} --timeout=180s`);
+        }
+        interface Sample { at: number; cordoned: string[]; probes: string[]; reboots: number[] }
+        const samples: Sample[] = [];
+        const sample = () => {
+            const nodes = JSON.parse(kubectl("get nodes -o json")).items as any[];
+            const pods = JSON.parse(kubectl("get pods -o json")).items as any[];
+            samples.push({ at: Date.now(), cordoned: nodes.filter(n => n.spec.unschedulable).map(n => n.metadata.name).sort(),
+                probes: pods.map(p => p.metadata.name).filter((n: string) => n.startsWith("reboot-probe-")), reboots: workers.map(reboots) });
+        };
+        stack.writeConfig(labStackConfig(env, { cluster: { workerRebootRevision: "r1" } }));
+        const started = Date.now();
+        const sampler = setInterval(sample, 2000);
+        let run;
+        try {
+            run = await stack.runWatching(["up", "--yes", "--skip-preview"], () => undefined);
+        } finally {
+            clearInterval(sampler);
+        }
+        outputs.push(run.stdout, run.stderr);
+        assert.strictEqual(run.code, 0, `${run.stdout}\n${run.stderr}`);
+        timings.reboot_two_workers_up = Date.now() - started;
+        sample();
+        assert.deepStrictEqual(workers.map(reboots), rebootsBefore.map(n => n + 1), "each worker rebooted once");
+        const rebootedAt = workers.map((_, i) => samples.findIndex(x => x.reboots[i] > rebootsBefore[i]));
+        workers.forEach((w, i) => {
+            const drainedAt = samples.findIndex(x => x.cordoned.includes(w.name));
+            const goneAt = samples.findIndex(x => !x.probes.includes(`reboot-probe-${w.name}`));
+            assert.ok(drainedAt >= 0 && drainedAt < rebootedAt[i], `${w.name} cordoned (sample ${drainedAt}) before its reboot (sample ${rebootedAt[i]})`);
+            assert.ok(goneAt >= 0 && goneAt <= rebootedAt[i], `${w.name}'s pod evicted (sample ${goneAt}) by its reboot (sample ${rebootedAt[i]})`);
+            assert.ok(samples.slice(rebootedAt[i]).some(x => !x.cordoned.includes(w.name)), `${w.name} uncordoned after its reboot`);
+            process.stdout.write(`      ${w.name}: cordoned at ${Math.round((samples[drainedAt].at - started) / 1000)} s, rebooted by ${Math.round((samples[rebootedAt[i]].at - started) / 1000)} s\n`);
+        });
+        assert.ok(samples.every(x => x.cordoned.filter(n => n !== master.name).length <= 1), "one worker drained at a time (rebootBatchSize 1)");
+        assert.deepStrictEqual(samples[samples.length - 1].cordoned, [], "every node schedulable again");
+        assert.deepStrictEqual(readyNodes(), [master.name, ...workers.map(w => w.name)].sort());
+        assert.strictEqual(lab.ssh(master, "sudo ls -A /var/lib/openpai/reboots").trim(), "", "no reboot slot left held");
+        for (const w of workers) {
+            assert.strictEqual(lab.ssh(w, "sudo cat /var/lib/openpai/reboot-revision").trim(), "r1");
+        }
+        must(up(["--expect-no-changes"]));
+        assert.deepStrictEqual(workers.map(reboots), rebootsBefore.map(n => n + 1), "and reboots nothing");
+    });
+
     it("no join token left on the master; no token, certificate key, private key or kubeconfig in plain text in the state or the output", () => {
         const exported = must(stack.run(["stack", "export"])).stdout;
         const revealed = must(stack.run(["stack", "export", "--show-secrets"])).stdout;

@@ -82,7 +82,7 @@ exit $found
 function driverStep(server: Server, settings: Record<string, string> = {}, apply = false): { status: number | null; stdout: string; stderr: string } {
     const fake = fakeServer(server);
     try {
-        const text = renderStep("nvidia-driver", !apply, { DRIVER_BRANCH: "580", NVIDIA_DRIVER: "install", SSH_PORT: 22, ...fake.settings, ...settings });
+        const text = renderStep("nvidia-driver", !apply, { DRIVER_BRANCH: "580", NVIDIA_DRIVER: "install", ...fake.settings, ...settings });
         return runScript(text, { PATH: `${path.join(fake.dir, "bin")}:${process.env.PATH}` });
     } finally {
         fs.rmSync(fake.dir, { recursive: true, force: true });
@@ -136,6 +136,18 @@ describe("NVIDIA driver step: Ubuntu's server driver (issue 23)", () => {
         const r = driverStep({ ...awsServer, nvSwitch: true });
         assert.deepStrictEqual(installed(r.stdout).slice(-2), ["nvidia-fabricmanager-580", "libnvidia-nscq-580"]);
         assert.match(r.stdout, /would run: systemctl enable nvidia-fabricmanager/);
+    });
+
+    it("asked first (REBOOT_PLAN=1), says whether the driver it would install needs a reboot, and installs nothing", () => {
+        const plan = driverStep(awsServer, { REBOOT_PLAN: "1" });
+        assert.strictEqual(plan.status, 0, plan.stderr);
+        assert.match(plan.stdout, /^reboot-needed=NVIDIA driver branch 580 \(open kernel modules\) to install, 'none' loaded$/m);
+        assert.doesNotMatch(plan.stdout, /ubuntu-drivers|install -y/);
+        const loaded = driverStep({ ...awsServer, loaded: openModule }, { REBOOT_PLAN: "1" });
+        assert.doesNotMatch(loaded.stdout, /reboot-needed/, "the branch is loaded: no reboot, no drain");
+        const verify = driverStep(awsServer, { REBOOT_PLAN: "1", NVIDIA_DRIVER: "verify" });
+        assert.strictEqual(verify.status, 0);
+        assert.strictEqual(verify.stdout.trim(), "", "verify installs nothing, so never reboots");
     });
 
     it("a transitional branch is resolved to the branch it installs: the loaded driver of that branch is not reinstalled (no reboot on every run)", () => {

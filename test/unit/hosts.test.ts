@@ -178,8 +178,11 @@ describe("OpenPaiCluster in kubeadm mode (mocks)", () => {
         assert.deepStrictEqual(steps(named("lab-hosts-pai-master-provision").inputs.stdin), ["prepare", "preflight", "kernel"]);
         assert.deepStrictEqual(steps(named("lab-hosts-pai-master-runtime").inputs.stdin), ["kube-packages", "containerd"]);
         assert.deepStrictEqual(names.filter(n => n.startsWith("lab-hosts-pai-worker-0-")), ["lab-hosts-pai-worker-0-provision", "lab-hosts-pai-worker-0-runtime"]);
-        assert.deepStrictEqual(steps(named("lab-hosts-pai-worker-0-provision").inputs.stdin), ["prepare", "preflight", "kernel", "nvidia-driver"]);
-        assert.deepStrictEqual(steps(named("lab-hosts-pai-worker-0-runtime").inputs.stdin), ["wait-boot", "kube-packages", "containerd", "nvidia-toolkit"]);
+        assert.deepStrictEqual(steps(named("lab-hosts-pai-worker-0-provision").inputs.stdin), ["prepare", "preflight", "kernel"]);
+        assert.deepStrictEqual(steps(named("lab-hosts-pai-worker-0-reboots").inputs.create),
+            ["nvidia-driver", "reboot", "drain", "wait-boot"], "each remote script once, in a function: the worker's steps, the master's slot, the boot check");
+        assert.deepStrictEqual(steps(named("lab-hosts-pai-worker-0-runtime").inputs.stdin), ["kube-packages", "containerd", "nvidia-toolkit"]);
+        assert.strictEqual(registered.find(r => r.name === "lab-hosts-cpu-0-reboots"), undefined, "a CPU worker has nothing that reboots it (no workerRebootRevision)");
         assert.deepStrictEqual(steps(named("lab-hosts-cpu-0-provision").inputs.stdin), ["prepare", "preflight", "kernel"], "no driver on a CPU worker");
         assert.deepStrictEqual(steps(named("lab-hosts-cpu-0-runtime").inputs.stdin), ["kube-packages", "containerd"]);
         assert.deepStrictEqual(names.filter(n => n.startsWith("lab-hosts-devbox-")), ["lab-hosts-devbox-packages", "lab-hosts-devbox-devbox"]);
@@ -187,8 +190,8 @@ describe("OpenPaiCluster in kubeadm mode (mocks)", () => {
         assert.ok(registered.some(r => r.type === "openpai:hosts:MasterHost") && registered.some(r => r.type === "openpai:hosts:WorkerHost")
             && registered.some(r => r.type === "openpai:hosts:DevBox"));
         const perWorker = registered.filter(r => r.name.startsWith("lab-hosts-pai-worker-0")).map(r => r.type).sort();
-        assert.deepStrictEqual(perWorker, ["command:local:Command", "command:local:Command", "command:remote:Command", "command:remote:Command", "openpai:hosts:WorkerHost"],
-            "five resources per worker, one reading its SSH host key (none where the config gives it)");
+        assert.deepStrictEqual(perWorker, ["command:local:Command", "command:local:Command", "command:local:Command", "command:remote:Command", "command:remote:Command", "openpai:hosts:WorkerHost"],
+            "six resources per GPU worker, one reading its SSH host key (none where the config gives it)");
     });
 
     it("renews the certificates before capturing the kubeconfig when the last up's output says they are due", () => {
@@ -229,7 +232,6 @@ describe("OpenPaiCluster in kubeadm mode (mocks)", () => {
     it("hands the driver, mirror and key settings to the steps that read them", () => {
         const provision = named("lab-hosts-pai-worker-0-provision").inputs.stdin;
         assert.match(provision, /export NVIDIA_DRIVER='install'\n/, "preflight checks the distribution can install the driver");
-        assert.match(provision, /export NVIDIA_KERNEL_MODULES='proprietary'\n/);
         assert.doesNotMatch(named("lab-hosts-cpu-0-provision").inputs.stdin, /export NVIDIA_DRIVER=/, "no driver check on a CPU worker");
         const runtime = named("lab-hosts-pai-worker-0-runtime").inputs.stdin;
         assert.match(runtime, /export APT_KEY_FINGERPRINT='8E3F675C92AF4F0C7054DB7AF205980D23F0B2B2'\n/);
@@ -237,11 +239,18 @@ describe("OpenPaiCluster in kubeadm mode (mocks)", () => {
         assert.match(named("lab-hosts-devbox-packages").inputs.stdin, /export APT_KEY_FINGERPRINT='8E3F675C92AF4F0C7054DB7AF205980D23F0B2B2'\n/);
     });
 
-    it("waits out a driver reboot with a long dial budget, and again whenever the driver step changes", () => {
-        const runtime = named("lab-hosts-pai-worker-0-runtime");
-        assert.strictEqual(runtime.inputs.connection.value.dialErrorLimit, 60);
-        assert.match(runtime.inputs.stdin, /export DRIVER_REVISION='[0-9a-f]{16}'/);
-        assert.strictEqual(named("lab-hosts-cpu-0-runtime").inputs.connection.value.dialErrorLimit, 30);
+    it("reboots a worker drained, one slot at a time, and only when its steps say it must", () => {
+        const reboots = named("lab-hosts-pai-worker-0-reboots");
+        const script: string = reboots.inputs.create;
+        assert.ok(script.includes(`printf 'export REBOOT_PLAN=%q\\n' "$plan"; `), "the steps learn from the call whether they only decide");
+        assert.match(script, /export DRIVER_BRANCH='580'\nexport NVIDIA_DRIVER='install'\nexport NVIDIA_KERNEL_MODULES='proprietary'/);
+        assert.match(script, /export NODE_NAME='pai-worker-0'\nexport REBOOT_BATCH_SIZE='1'/, "one worker drained at a time by default");
+        const order = ["\nplan=\"$(worker_steps 1)\"", "\n  out=\"$(slot claim)\"", "\nworker_steps 0\n", "\n    wait_boot\n", "\nslot release\n"].map(call => script.indexOf(call));
+        assert.ok(order.every((at, i) => at > 0 && (i === 0 || at > order[i - 1])), `asked, drained, run, booted, released, in that order: ${order}`);
+        assert.match(script, /export GPU_COUNT='8'/, "nvidia-smi must see the layout's GPUs before the uncordon");
+        assert.ok(script.includes("on_host '10.0.0.10' 22 ") && script.includes("on_host '10.0.1.1' 22 "), "the master drains, the worker reboots");
+        assert.doesNotMatch(named("lab-hosts-pai-worker-0-runtime").inputs.stdin, /wait-boot/, "the runtime no longer waits for a boot");
+        assert.strictEqual(named("lab-hosts-pai-worker-0-runtime").inputs.connection.value.dialErrorLimit, 30);
     });
 
     it("joins from here over SSH to the master and the worker, with no token in its inputs; leaves by draining, then resetting", () => {

@@ -19,7 +19,7 @@ minor="${minor%.*}"
 version="${K8S_VERSION#v}"
 installed="$(dpkg-query -W -f='${Version}' kubelet 2>/dev/null || true)"
 if [[ -n "$installed" && "$installed" != "$version"-* && -f /etc/kubernetes/kubelet.conf ]]; then
-  fail "this node runs Kubernetes ${installed%-*} and the stack asks for $version: openpai-pulumi does not upgrade a running cluster in place (every kubelet at once would break the version skew policy). Set openpai:cluster.kubernetesVersion back to v${installed%-*}, or upgrade with kubeadm node by node (docs/operating.md, 'Kubernetes version'), then set it."
+  fail "this node runs Kubernetes ${installed%-*} and the stack asks for $version: openpai-pulumi does not upgrade a running cluster in place (every kubelet at once would break the version skew policy). Set openpai:cluster.kubernetesVersion back to v${installed%-*}, or upgrade with kubeadm node by node (docs/operating.md, 'Upgrading the Kubernetes cluster by hand'), then set it."
 fi
 
 apt_install apt-transport-https ca-certificates curl gpg

@@ -269,6 +269,12 @@ node_registration() {
   done
 }
 
+# boot_identity: this boot of this system: the kernel's boot id, and when its init started (a
+# container's reboot, as on the lab's hosts, keeps the kernel and so its boot id).
+boot_identity() {
+  printf '%s/%s\n' "$(cat /proc/sys/kernel/random/boot_id)" "$(sed 's/^.*) //' /proc/1/stat | cut -d' ' -f20)"
+}
+
 # containerd_sandbox_image: the pause image kubeadm expects (empty until kubeadm is installed).
 containerd_sandbox_image() {
   if command -v kubeadm >/dev/null 2>&1 && [[ -n "${K8S_VERSION:-}" ]]; then

@@ -4,15 +4,16 @@
 # ubuntu-drivers (from ubuntu-drivers-common) in GPGPU mode, the signed prebuilt kernel modules
 # linux-modules-nvidia-<branch>-server[-open]-<kernel flavour> (they load under Secure Boot; never
 # DKMS, never the desktop metapackage), nvidia-utils, the fabric manager and NSCQ on NVSwitch
-# systems, nouveau blacklisted, persistence mode, packages held. When a new driver needs a reboot
-# it records the boot it ran in (/var/lib/openpai/reboot-from-boot), closes SSH to new sessions and
-# reboots: the host's next resource starts with wait-boot, which dials until the new boot answers.
+# systems, nouveau blacklisted, persistence mode, packages held. A new driver needs a reboot: the
+# step writes why in /var/lib/openpai/reboot-wanted and the reboot step after it reboots.
+# REBOOT_PLAN=1: decides only, changing nothing but apt's lists: prints "reboot-needed=<why>" when
+# the driver it would install needs a reboot (the worker's reboots resource drains the node first).
 # NVIDIA_DRIVER=verify: hosts whose driver the admin installed (OpenPAI's guides assume it): the
 # loaded driver must be of the branch and nvidia-smi must work; nothing is installed.
 # NVIDIA_KERNEL_MODULES: open (NVIDIA's default since branch 560; Blackwell needs them) or
 # proprietary (GPUs before Turing: V100, P100).
 set -euo pipefail
-: "${DRIVER_BRANCH:?}" "${NVIDIA_DRIVER:?}" "${SSH_PORT:?}"
+: "${DRIVER_BRANCH:?}" "${NVIDIA_DRIVER:?}"
 NVIDIA_KERNEL_MODULES="${NVIDIA_KERNEL_MODULES:-open}"
 # What the decisions read, replaceable by the unit tests' fakes.
 NVIDIA_PROC_VERSION="${NVIDIA_PROC_VERSION:-/proc/driver/nvidia/version}"
@@ -101,6 +102,7 @@ branch_installed_by() {
 
 loaded="$(loaded_driver)"
 if [[ "$NVIDIA_DRIVER" == verify ]]; then
+  [[ "${REBOOT_PLAN:-0}" == 1 ]] && exit 0
   [[ "$loaded" == "$DRIVER_BRANCH".* ]] || fail "cluster.nvidiaDriver is 'verify' but the loaded NVIDIA driver is '${loaded:-none}', not branch $DRIVER_BRANCH: install it, or set nvidiaDriver to 'install'"
   nvidia-smi -L >/dev/null 2>&1 || fail "nvidia-smi does not work on this host"
   log "driver ${loaded:-none} verified"
@@ -129,6 +131,11 @@ if (($(pci_count 0x10de 0x0680) > 0)); then
 fi
 log "packages for branch $branch ($NVIDIA_KERNEL_MODULES kernel modules): ${packages[*]}"
 
+if [[ "${REBOOT_PLAN:-0}" == 1 ]]; then
+  [[ "$loaded" == "$branch".*" $NVIDIA_KERNEL_MODULES" ]] \
+    || echo "reboot-needed=NVIDIA driver branch $branch ($NVIDIA_KERNEL_MODULES kernel modules) to install, '${loaded:-none}' loaded"
+  exit 0
+fi
 if [[ "$loaded" == "$branch".*" $NVIDIA_KERNEL_MODULES" ]]; then
   log "driver $loaded loaded"
   apt_install "${packages[@]}"
@@ -158,16 +165,6 @@ if check_only; then
   log "found driver '${loaded:-none}'; would install branch $branch ($NVIDIA_KERNEL_MODULES kernel modules) and reboot"
   exit 0
 fi
-log "driver branch $branch ($NVIDIA_KERNEL_MODULES kernel modules) installed (was '${loaded:-none}'): rebooting"
-mkdir -p /var/lib/openpai
-cat /proc/sys/kernel/random/boot_id >/var/lib/openpai/reboot-from-boot
-# The reboot is scheduled first: a host whose timer could not be set keeps its SSH open (the step
-# fails, saying so). Then new SSH connections are dropped until the reboot (the rule is not
-# persistent), so the wait-boot step cannot reach this boot: it dials until the new boot answers.
-systemd-run --on-active=5 --timer-property=AccuracySec=1s /bin/systemctl reboot >/dev/null \
-  || fail "could not schedule the reboot the new driver needs (systemd-run): reboot this host by hand, then pulumi up"
-if command -v iptables >/dev/null 2>&1; then
-  iptables -I INPUT -p tcp --dport "$SSH_PORT" -m conntrack --ctstate NEW -j DROP
-else
-  systemctl stop ssh.socket ssh.service 2>/dev/null || true
-fi
+log "driver branch $branch ($NVIDIA_KERNEL_MODULES kernel modules) installed (was '${loaded:-none}'): the host must reboot"
+printf 'NVIDIA driver branch %s (%s kernel modules) installed, %s loaded\n' "$branch" "$NVIDIA_KERNEL_MODULES" "${loaded:-none}" \
+  | write_file /var/lib/openpai/reboot-wanted 0644 || true
