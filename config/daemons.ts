@@ -1,4 +1,4 @@
-import { ServicesConfig } from "./schema";
+import { ServicesConfig } from "./platform-schema";
 import { NodeReserve } from "./layout";
 
 /**

@@ -1,5 +1,6 @@
 export * from "./errors";
 export * from "./schema";
+export * from "./platform-schema";
 export * from "./fields";
 export * from "./layout";
 export * from "./stack";

@@ -4,10 +4,10 @@ import * as net from "net";
 import * as yaml from "js-yaml";
 import { z } from "zod";
 import { ConfigError, ConfigIssue, joinPath } from "./errors";
+import { clusterSchema, devBoxSchema, layoutSchema, sshSchema, virtualClustersSchema, ClusterConfig, DevBoxConfig, Layout, SshConfig, VirtualClusters } from "./schema";
 import {
-    alertsSchema, clusterSchema, devBoxSchema, groupsSchema, layoutSchema, servicesSchema, sshSchema, storagesSchema, virtualClustersSchema,
-    AlertsConfig, ClusterConfig, DevBoxConfig, GroupConfig, Layout, ServicesConfig, SshConfig, StorageConfig, TlsConfig, VirtualClusters, tlsSchema,
-} from "./schema";
+    alertsSchema, groupsSchema, servicesSchema, storagesSchema, tlsSchema, AlertsConfig, GroupConfig, ServicesConfig, StorageConfig, TlsConfig,
+} from "./platform-schema";
 import { NodeReserve, quotaCells, WorkerSku, workerSkus } from "./layout";
 import { podsBesideJobs, workerSizing } from "./sizing";
 import { generatedCellTypes } from "./hived/generate";

@@ -2,7 +2,7 @@ import * as crypto from "crypto";
 import * as yaml from "js-yaml";
 import { HivedConfig, masterOf, StackConfig, workersOf } from "../../config";
 
-/** A group of users as rest-server's group.yaml lists it (config/schema.ts groupSchema). */
+/** A group of users as rest-server's group.yaml lists it (config/platform-schema.ts groupSchema). */
 export type PaiGroup = StackConfig["groups"][number];
 
 /** Port of HiveD's web service (OpenPAI also exposed it as a NodePort; here it stays inside the cluster). */
