@@ -11,4 +11,6 @@ try {
     }
     throw err;
 }
-process.exitCode = cli.run(process.argv.slice(2));
+void cli.main(process.argv.slice(2)).then(code => {
+    process.exitCode = code;
+});

@@ -6,6 +6,9 @@ import {
     readStackFile, StackConfig, validateHivedText, VcCapacity, HivedFinding,
 } from "../config";
 import { nodeLabels } from "../components/kubernetes/node-labels";
+import { Io, parseFlags, single, UsageError } from "./args";
+import { backupCommand, backupCommands } from "./backup";
+import { BackupFileError } from "./backup-file";
 
 /** One line per command: its synopsis and what it does. */
 const commands: [string, string][] = [
@@ -14,6 +17,7 @@ const commands: [string, string][] = [
     ["hived generate <Pulumi.stack.yaml>", "print the hived config the stack deploys"],
     ["nodes [--unprovisioned] [--declared] <Pulumi.stack.yaml>", "print the layout's machines (with --unprovisioned: those with provision: false) as Kubernetes Node manifests, sized as real servers report themselves (with --declared: as the layout says)"],
     ["import [--stack-name N] [--layout F] [--config F] [--master F --worker F]", "print a stack config from legacy OpenPAI files"],
+    ...backupCommands,
 ];
 
 const usage = ["usage: openpai <command> [options]    openpai --help | --version", "", "commands:",
@@ -30,35 +34,46 @@ function packageVersion(): string {
     return "unknown";
 }
 
-/** Raised for a wrong command line; printed with the usage. */
-class UsageError extends Error {}
-
-interface Io {
-    out: (text: string) => void;
-    err: (text: string) => void;
-}
-
 const processIo: Io = {
     out: text => process.stdout.write(text.endsWith("\n") ? text : `${text}\n`),
     err: text => process.stderr.write(text.endsWith("\n") ? text : `${text}\n`),
 };
 
-/** Runs one CLI command; returns the exit code. Never lets a stack trace reach the user. */
+/** Runs one CLI command (not backup or restore: main runs those); returns the exit code. */
 export function run(argv: string[], io: Io = processIo): number {
     try {
         return dispatch(argv, io);
     } catch (err) {
-        if (err instanceof ConfigError) {
-            io.err(err.message);
-        } else if (err instanceof UsageError) {
-            io.err(`openpai: ${err.message}\n${usage}`);
-        } else if ((err as NodeJS.ErrnoException).code === "ENOENT" || (err as NodeJS.ErrnoException).code === "EISDIR") {
-            io.err(`openpai: cannot read ${(err as NodeJS.ErrnoException).path}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : "is a directory"}`);
-        } else {
-            io.err(`openpai: unexpected failure: ${printable(String((err as Error).message))}${process.env.OPENPAI_DEBUG ? `\n${(err as Error).stack}` : " (set OPENPAI_DEBUG=1 for details)"}`);
-        }
-        return 1;
+        return failure(err, io);
     }
+}
+
+/** Runs any CLI command, backup and restore (which stream over SSH) included; resolves to the exit code. */
+export async function main(argv: string[], io: Io = processIo): Promise<number> {
+    if (argv[0] !== "backup" && argv[0] !== "restore") {
+        return run(argv, io);
+    }
+    try {
+        return await backupCommand(argv[0], argv.slice(1), io);
+    } catch (err) {
+        return failure(err, io);
+    }
+}
+
+/** Prints why a command failed, never with a stack trace; returns the exit code. */
+function failure(err: unknown, io: Io): number {
+    if (err instanceof ConfigError) {
+        io.err(err.message);
+    } else if (err instanceof UsageError) {
+        io.err(`openpai: ${err.message}\n${usage}`);
+    } else if (err instanceof BackupFileError) {
+        io.err(`openpai: ${err.message}`);
+    } else if ((err as NodeJS.ErrnoException).code === "ENOENT" || (err as NodeJS.ErrnoException).code === "EISDIR") {
+        io.err(`openpai: cannot read ${(err as NodeJS.ErrnoException).path}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : "is a directory"}`);
+    } else {
+        io.err(`openpai: unexpected failure: ${printable(String((err as Error).message))}${process.env.OPENPAI_DEBUG ? `\n${(err as Error).stack}` : " (set OPENPAI_DEBUG=1 for details)"}`);
+    }
+    return 1;
 }
 
 function dispatch(argv: string[], io: Io): number {
@@ -93,35 +108,6 @@ function dispatch(argv: string[], io: Io): number {
         default:
             throw new UsageError(command ? `unknown command '${command}'` : "no command given");
     }
-}
-
-function single(args: string[], command: string): string {
-    if (args.length !== 1 || args[0].startsWith("-")) {
-        throw new UsageError(`${command} takes exactly one file`);
-    }
-    return args[0];
-}
-
-/** Parses `--flag value` pairs and boolean flags; everything else is positional. */
-function parseFlags(args: string[], valued: string[], booleans: string[]): { flags: Record<string, string | true>; positional: string[] } {
-    const flags: Record<string, string | true> = {};
-    const positional: string[] = [];
-    for (let i = 0; i < args.length; i++) {
-        const arg = args[i];
-        if (valued.includes(arg)) {
-            if (i + 1 >= args.length) {
-                throw new UsageError(`${arg} needs a value`);
-            }
-            flags[arg] = args[++i];
-        } else if (booleans.includes(arg)) {
-            flags[arg] = true;
-        } else if (arg.startsWith("--")) {
-            throw new UsageError(`unknown option ${arg}`);
-        } else {
-            positional.push(arg);
-        }
-    }
-    return { flags, positional };
 }
 
 function loadStack(file: string, requireSecrets: boolean): StackConfig {
@@ -260,5 +246,7 @@ export function capacityTable(capacity: VcCapacity[]): string {
 }
 
 if (require.main === module) {
-    process.exitCode = run(process.argv.slice(2));
+    void main(process.argv.slice(2)).then(code => {
+        process.exitCode = code;
+    });
 }

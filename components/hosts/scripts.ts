@@ -4,7 +4,8 @@ import * as path from "path";
 
 /** The step scripts in components/hosts/scripts/ (one file each). */
 export type StepName = "prepare" | "preflight" | "kernel" | "nvidia-driver" | "reboot" | "wait-boot" | "containerd" | "nvidia-toolkit"
-    | "kube-packages" | "kubeadm-init" | "kubeconfig" | "join-token" | "kubeadm-join" | "kubeadm-reset" | "node" | "drain" | "devbox";
+    | "kube-packages" | "kubeadm-init" | "kubeconfig" | "join-token" | "kubeadm-join" | "kubeadm-reset" | "node" | "drain" | "devbox"
+    | "backup" | "restore";
 
 /** Settings a step script reads, exported before it runs. */
 export type StepSettings = Record<string, string | number | boolean>;
@@ -107,6 +108,15 @@ function stepScripts(parts: StepPart[], checkOnly: boolean): string {
  */
 export function renderSteps(parts: StepPart[], checkOnly: boolean, helpers: Helpers = "inline"): string {
     return ["#!/usr/bin/env bash", "set -euo pipefail", "{", helpersText(checkOnly ? "inline" : helpers), stepScripts(parts, checkOnly), "} </dev/null"].join("\n");
+}
+
+/**
+ * A step script run outside the engine (the CLI's backup and restore, over the admin's own ssh),
+ * with the helpers inline and its stdin left to it: those steps stream their data through it.
+ */
+export function standaloneScript(step: StepName, settings: StepSettings): string {
+    const exports = Object.entries({ STEP: step, CHECK_ONLY: 0, ...settings }).map(([k, v]) => `export ${k}=${shellQuote(String(v))}`);
+    return ["set -euo pipefail", read("lib.sh"), ...exports, read(`${step}.sh`)].join("\n");
 }
 
 /** The text of a resource that runs one step. */

@@ -2,6 +2,9 @@ import * as crypto from "crypto";
 import * as yaml from "js-yaml";
 import { HivedConfig, masterOf, StackConfig, workersOf } from "../../config";
 
+/** The namespace PAI's services run in (OpenPAI v1.8 deploys them to `default`). */
+export const paiNamespace = "default";
+
 /** A group of users as rest-server's group.yaml lists it (config/platform-schema.ts groupSchema). */
 export type PaiGroup = StackConfig["groups"][number];
 
@@ -121,7 +124,7 @@ export function paiContext(config: StackConfig, hived: HivedConfig): PaiContext 
     };
     return {
         clusterId: config.cluster.name,
-        namespace: "default",
+        namespace: paiNamespace,
         paiVersion: config.cluster.paiVersion,
         kubernetesVersion: config.cluster.kubernetesVersion,
         master: { hostname: master.hostname, hostip: master.hostip },

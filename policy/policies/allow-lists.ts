@@ -39,8 +39,8 @@ export const hostAccessAllowList: HostAccess[] = [
         reason: "serves and cleans the job logs each node keeps in /var/log/pai; rest-server reaches each node's log-manager at the node's address",
     },
     {
-        workload: "default/postgresql", hostNamespaces: ["hostNetwork"], hostPorts: [5432], hostPaths: ["/mnt/paiInternal/storage"],
-        reason: "OpenPAI's database at the master's address (rest-server, database-controller); its data stays on the master's disk",
+        workload: "default/postgresql", hostNamespaces: ["hostNetwork"], hostPorts: [5432], hostPaths: ["/mnt/paiInternal/storage", "/var/lib/openpai/restore/database"],
+        reason: "OpenPAI's database at the master's address (rest-server, database-controller); its data stays on the master's disk, and a restored backup's dump waits for its first start in the restore directory (openpai restore)",
     },
     {
         workload: "default/database-controller", hostNamespaces: ["hostNetwork"], hostPorts: [9748], hostPaths: ["/mnt/paiInternal/storage"],

@@ -107,11 +107,11 @@ exec bash -s
 
     it("never print the join token: kubeadm init skips printing, the token step keeps stdout for the program", () => {
         const init = renderStep("kubeadm-init", false, {});
-        assert.match(init, /kubeadm init --config "\$config" --skip-token-print --skip-certificate-key-print/);
+        assert.match(init, /kubeadm init --config "\$config" --skip-token-print --skip-certificate-key-print "\$\{init_args\[@\]\}"/);
         assert.doesNotMatch(init, /--upload-certs|ttl: "0s"/);
         // init's own token (it always makes one) lasts 15 minutes and is deleted once init is done.
         assert.match(init, /bootstrapTokens:\n- description: "\$init_token"\n {2}ttl: "15m"/);
-        assert.match(init, /--skip-certificate-key-print\nif ! check_only && \(\(\$\(delete_bootstrap_tokens "\$init_token"\) > 0\)\); then/);
+        assert.match(init, /--skip-certificate-key-print "\$\{init_args\[@\]\}"\nif ! check_only && \(\(\$\(delete_bootstrap_tokens "\$init_token"\) > 0\)\); then/);
         const join = renderStep("kubeadm-join", false, {});
         assert.match(join, /trap 'rm -f "\$config"' EXIT/, "the token file is removed after the join");
         assert.match(renderStep("join-token", false, {}), /kubeadm token create --ttl 2h/);

@@ -6,7 +6,8 @@
 # alone: one whose API server knows this node (the marker was lost, the host restored or adopted)
 # gets its marker back; only this stack's own unfinished init (/etc/openpai/init-started, written
 # before kubeadm init and removed after the marker) is reset and retried; anything else stops,
-# saying what was found.
+# saying what was found. A backup staged by `openpai restore` is restored in place of a new
+# cluster (restore_control_plane).
 set -euo pipefail
 : "${K8S_VERSION:?}" "${POD_CIDR:?}" "${SERVICE_CIDR:?}" "${MASTER_IP:?}" "${EXPECTED_HOSTNAME:?}" "${API_ENDPOINT:?}"
 CERT_SANS="${CERT_SANS:-}"
@@ -16,6 +17,33 @@ init_started=/etc/openpai/init-started
 # kubeadm init always makes a bootstrap token (24 hours by default); workers join with tokens of
 # their own (join-token step), so init's lasts 15 minutes and is deleted as soon as init is done.
 init_token="openpai-pulumi: kubeadm init's token, deleted after init"
+
+restore="${OPENPAI_STATE_DIR:-/var/lib/openpai}/restore"
+# The CA files kubeadm init takes instead of making new ones (backup.sh saves the same list).
+restored_ca_files=(ca.crt ca.key sa.key sa.pub front-proxy-ca.crt front-proxy-ca.key etcd/ca.crt etcd/ca.key)
+
+# restore_control_plane: puts a staged backup (openpai restore, restore.sh) in place for kubeadm
+# init: its CAs and service-account keys, and etcd's data from its snapshot (etcdutl of the etcd
+# image kubeadm runs, as the etcd documentation restores a member); kubeadm init then runs the
+# restored cluster, and the workers' kubelets, which trust those CAs, find their nodes in it.
+restore_control_plane() {
+  local node address image file
+  node="$(sed -n 's/^node=//p' "$restore/manifest")" address="$(sed -n 's/^address=//p' "$restore/manifest")"
+  [[ "$node" == "$EXPECTED_HOSTNAME" && "$address" == "$MASTER_IP" ]] \
+    || fail "the backup staged in $restore is of master $node at $address, not $EXPECTED_HOSTNAME at $MASTER_IP: remove $restore, or restore this master's own backup"
+  log "restoring the backup staged in $restore (taken $(sed -n 's/^created=//p' "$restore/manifest")) instead of making a new cluster"
+  for file in "${restored_ca_files[@]}"; do
+    run install -D -m "$([[ "$file" == *.key ]] && echo 0600 || echo 0644)" "$restore/pki/$file" "/etc/kubernetes/pki/$file"
+  done
+  image="$(kubeadm config images list --config "$config" 2>/dev/null | grep '/etcd:' | head -n 1)"
+  [[ -n "$image" ]] || fail "kubeadm config images list names no etcd image"
+  run crictl --runtime-endpoint unix:///run/containerd/containerd.sock pull "$image" >/dev/null
+  run rm -rf /var/lib/etcd
+  run ctr --namespace k8s.io run --rm --mount type=bind,src=/var/lib,dst=/var/lib,options=rbind:rw "$image" "openpai-etcd-restore-$$" \
+    etcdutl snapshot restore "$restore/etcd/snapshot.db" --data-dir /var/lib/etcd --name "$EXPECTED_HOSTNAME" \
+    --initial-cluster "$EXPECTED_HOSTNAME=https://$MASTER_IP:2380" --initial-advertise-peer-urls "https://$MASTER_IP:2380"
+  check_only || changed "restored etcd's data from the backup's snapshot and the cluster's CAs into /etc/kubernetes/pki"
+}
 
 # kubeadm_addons_missing: what of kubeadm init's last phase (CoreDNS, kube-proxy) the API server lacks.
 kubeadm_addons_missing() {
@@ -120,10 +148,21 @@ mode: iptables
 conntrack: $conntrack
 CONFIG
 date -u +%FT%TZ | write_file "$init_started" 0644 >/dev/null || true
-run kubeadm init --config "$config" --skip-token-print --skip-certificate-key-print
+init_args=() made=initialized
+if [[ -f "$restore/etcd/snapshot.db" ]]; then
+  restore_control_plane
+  init_args+=(--ignore-preflight-errors=DirAvailable--var-lib-etcd)
+  made="restored from the backup"
+fi
+run kubeadm init --config "$config" --skip-token-print --skip-certificate-key-print "${init_args[@]}"
 if ! check_only && (($(delete_bootstrap_tokens "$init_token") > 0)); then
   changed "deleted kubeadm init's bootstrap token"
 fi
+if [[ "$made" != initialized ]] && ! check_only; then
+  # Restored: the snapshot and CAs go; a database dump stays for PostgreSQL's first start.
+  rm -rf "$restore/etcd" "$restore/pki" "$restore/manifest"
+  changed "the restored cluster runs; removed the backup's snapshot and CAs from $restore"
+fi
 record_node_name "$EXPECTED_HOSTNAME"
 run rm -f "$init_started"
-check_only || changed "control plane initialized as $EXPECTED_HOSTNAME"
+check_only || changed "control plane $made as $EXPECTED_HOSTNAME"
