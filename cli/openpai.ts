@@ -182,6 +182,7 @@ function generate(file: string, io: Io): number {
  * nodes. Memory is `reported` as a real server of the SKU reports it, the least one the preflight
  * accepts (capacity at its MemTotal floor, allocatable less kubelet's memory eviction threshold:
  * config/sizing.ts), so simulated nodes refuse what a real one would; else as the layout declares it.
+ * Their kubelet reports the cluster's Kubernetes release.
  */
 function nodes(file: string, io: Io, unprovisioned = false, reported = false): number {
     const stack = loadStack(file, false);
@@ -207,7 +208,10 @@ function nodes(file: string, io: Io, unprovisioned = false, reported = false): n
                 labels: { "kubernetes.io/hostname": machine.hostname, type: "kwok", ...nodeLabels(machine, stack.layout) },
             },
             spec: { taints: [] },
-            status: { capacity, allocatable, addresses: [{ type: "InternalIP", address: machine.hostip }] },
+            // The cluster's release as their kubelet's (kwok keeps what the Node says): kubeadm's
+            // upgrade checks every node's kubelet version and refuses one it cannot parse.
+            status: { capacity, allocatable, addresses: [{ type: "InternalIP", address: machine.hostip }],
+                nodeInfo: { kubeletVersion: stack.cluster.kubernetesVersion, kubeProxyVersion: stack.cluster.kubernetesVersion } },
         };
     });
     io.out(docs.map(d => yaml.dump(d, { lineWidth: -1, noRefs: true })).join("---\n"));

@@ -3,6 +3,8 @@
 # kube-controller-manager, kube-scheduler, kubectl, and for the lab's kubeadm nodes kubelet,
 # kubeadm and kube-proxy (k8s.io/kubernetes), etcd and kwok.
 # Cached per version like the engine toolchain; the last stdout line is the bin directory.
+# Usage: kube-binaries.sh [--kubernetes VERSION]: with a release other than the pinned one (the
+# lab's upgrade target, lab/versions), only that release's Kubernetes binaries, in their own dir.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -13,6 +15,15 @@ log() { printf '[kube-binaries %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 cache_root="${OPENPAI_TOOLCHAIN_CACHE:-$HOME/.cache/openpai-toolchain}"
 bin="$cache_root/kube-$KUBERNETES_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION/bin"
+# name:builder:minutes a cold build takes on 2 cores
+steps=("etcd:build_etcd:3" "kwok:build_kwok:3" "kube-apiserver:build_kubernetes:28")
+if (($#)); then
+  [[ $# -eq 2 && "$1" == --kubernetes && "$2" =~ ^v1\.[0-9]+\.[0-9]+$ ]] \
+    || { echo "usage: $0 [--kubernetes v1.MINOR.PATCH]" >&2; exit 2; }
+  KUBERNETES_VERSION="$2"
+  bin="$cache_root/kubernetes-$KUBERNETES_VERSION/bin"
+  steps=("kube-apiserver:build_kubernetes:28")
+fi
 work="$cache_root/build"
 mkdir -p "$bin" "$work"
 # Two runs at once would share (and delete) the same build dirs: the second waits for the first.
@@ -92,8 +103,6 @@ build_kwok() {
 }
 
 start=$SECONDS
-# name:builder:minutes a cold build takes on 2 cores
-steps=("etcd:build_etcd:3" "kwok:build_kwok:3" "kube-apiserver:build_kubernetes:28")
 n=0
 for entry in "${steps[@]}"; do
   IFS=: read -r name builder minutes <<<"$entry"

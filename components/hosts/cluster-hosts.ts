@@ -9,6 +9,7 @@ import { HostCommonArgs, nodeLabelArgs } from "./host-steps";
 import { MasterHost } from "./master-host";
 import { BastionConnection, HostConnection } from "./step";
 import { WorkerHost } from "./worker-host";
+import { kubernetesUpgradeProblem } from "./upgrade-path";
 import { joinPredecessors } from "./worker-join";
 
 export interface ClusterHostsArgs {
@@ -77,10 +78,17 @@ export class ClusterHosts extends pulumi.ComponentResource {
             checkOnly: cluster.checkOnly,
         };
         const masterConnection = connect(master.hostname, master.hostname, master.hostip, [master.hostname]);
-        // Renewal of kubeadm's certificates, decided from the last up's `certificates` output.
+        // Renewal of kubeadm's certificates, decided from the last up's `certificates` output; the
+        // kubeconfig step that takes it waits for the check that the last up's release may move to
+        // this one (a refusal there stops the preview, before any host step runs).
         const renewalDays = cluster.certificateRenewalDays;
-        const renewFor = cluster.checkOnly ? pulumi.output("") : lastCertificates(`${name}-last-up`, this)
-            .apply(last => renewExpiringBy(last, renewalDays, new Date()));
+        const renewFor = cluster.checkOnly ? pulumi.output("") : lastUp(`${name}-last-up`, this).apply(last => {
+            const problem = kubernetesUpgradeProblem(last?.versions?.kubernetes, cluster.kubernetesVersion);
+            if (problem) {
+                throw new pulumi.RunError(problem);
+            }
+            return renewExpiringBy(last?.certificates, renewalDays, new Date());
+        });
         this.master = new MasterHost(`${name}-${master.hostname}`, {
             ...common, machine: master, sku: layout["machine-sku"][master["machine-type"]], connection: masterConnection,
             nodeLabels: nodeLabelArgs(master, layout),
@@ -104,7 +112,7 @@ export class ClusterHosts extends pulumi.ComponentResource {
                 branch: cluster.nvidiaDriverBranch, mode: cluster.nvidiaDriver, kernelModules: cluster.nvidiaKernelModules,
                 toolkitVersion: cluster.nvidiaToolkitVersion, repositoryKeyFingerprint: cluster.nvidiaRepositoryMirrorKeyFingerprint,
             },
-            masterReady: this.master.ready, podNetwork: network,
+            masterReady: this.master.ready, masterUpgraded: this.master.upgraded, podNetwork: network,
             joinAfter: predecessors[i] === undefined ? undefined : this.workers[predecessors[i]!].ready,
         }, { parent: this })));
         this.kubeconfig = this.master.kubeconfig;
@@ -123,15 +131,22 @@ export class ClusterHosts extends pulumi.ComponentResource {
     }
 }
 
+/** What the hosts read of the last up's outputs. */
+interface LastUp {
+    certificates?: Partial<CertificatesOutput>;
+    versions?: { kubernetes?: string };
+}
+
 /**
- * The `certificates` output of this stack's last up (undefined before the first), read through a
- * reference to the stack itself: the program cannot read a resource's previous output first.
+ * The `certificates` and `versions` outputs of this stack's last up (undefined before the first),
+ * read through a reference to the stack itself: the program cannot read a resource's previous
+ * output first.
  */
-function lastCertificates(name: string, parent: pulumi.Resource): pulumi.Output<Partial<CertificatesOutput> | undefined> {
+function lastUp(name: string, parent: pulumi.Resource): pulumi.Output<LastUp | undefined> {
     const self = new pulumi.StackReference(name, { name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}` }, { parent });
     // Its outputs are secret as a whole once the stack has one secret output (the kubeconfig); the
     // certificates' dates are not, and a secret here would make the kubeconfig step's script secret.
-    return pulumi.unsecret(self.outputs).apply(outputs => outputs?.certificates as Partial<CertificatesOutput> | undefined);
+    return pulumi.unsecret(self.outputs).apply(outputs => outputs as LastUp | undefined);
 }
 
 /** host:port of the API server: cluster.apiServerEndpoint (port 6443 unless given), else the master's. */

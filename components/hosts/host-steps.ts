@@ -3,6 +3,7 @@ import { Layout, Machine, MachineSku, quantityToMi, urlHost } from "../../config
 import { PodNetworkOverlay } from "../kubernetes/kube-router";
 import { managedNodeLabels, nodeLabels } from "../kubernetes/node-labels";
 import { RemoteCommand } from "./commands";
+import { StepPart } from "./scripts";
 import { HostConnection, hostStep, HostStepArgs, StepInputPart } from "./step";
 
 /** What every cluster host needs to know, besides its own machine (ClusterHosts fills it in). */
@@ -97,6 +98,18 @@ export function provisionParts(machine: Machine, sku: MachineSku, common: HostCo
 export function kubePackagesPart(common: HostCommonArgs, packages?: string): StepInputPart {
     return { step: "kube-packages", settings: {
         K8S_VERSION: common.kubernetesVersion, ...(packages ? { KUBE_PACKAGES: packages } : {}),
+        ...(common.aptMirror ? { APT_MIRROR: common.aptMirror } : {}),
+        ...(common.aptMirrorKeyFingerprint ? { APT_KEY_FINGERPRINT: common.aptMirrorKeyFingerprint } : {}),
+    } };
+}
+
+/**
+ * The kube-upgrade step (kube-upgrade.sh): a node of the running cluster moved to the cluster's
+ * release, as the control plane (`kubeadm upgrade apply`) or a worker (`kubeadm upgrade node`).
+ */
+export function kubeUpgradePart(common: HostCommonArgs, role: "control-plane" | "node", nodeName: string): StepPart {
+    return { step: "kube-upgrade", settings: {
+        K8S_VERSION: common.kubernetesVersion, UPGRADE_ROLE: role, NODE_NAME: nodeName,
         ...(common.aptMirror ? { APT_MIRROR: common.aptMirror } : {}),
         ...(common.aptMirrorKeyFingerprint ? { APT_KEY_FINGERPRINT: common.aptMirrorKeyFingerprint } : {}),
     } };

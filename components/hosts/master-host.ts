@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Machine, MachineSku } from "../../config";
 import { RemoteCommand } from "./commands";
 import { hostReset } from "./host-reset";
-import { HostCommonArgs, provisionParts, runtimeParts, StepChain } from "./host-steps";
+import { HostCommonArgs, kubeUpgradePart, provisionParts, runtimeParts, StepChain } from "./host-steps";
 import { HostConnection } from "./step";
 
 export interface MasterHostArgs extends HostCommonArgs {
@@ -28,7 +28,8 @@ export interface MasterHostArgs extends HostCommonArgs {
 
 /**
  * The control-plane host: `provision` (prepare, preflight, kernel) and `runtime` (Kubernetes
- * packages, containerd) as on workers, then kubeadm init, its kubeconfig (renewing the
+ * packages, containerd) as on workers, `upgrade` (a running control plane moved to a new
+ * cluster.kubernetesVersion, before any worker), then kubeadm init, its kubeconfig (renewing the
  * certificates first when they are due) and its node's labels.
  */
 export class MasterHost extends pulumi.ComponentResource {
@@ -36,6 +37,8 @@ export class MasterHost extends pulumi.ComponentResource {
     public readonly kubeconfig: pulumi.Output<string>;
     /** The last step (its node labelled): workers join after it. */
     public readonly ready: RemoteCommand;
+    /** The control plane at the cluster's release: workers upgrade after it. */
+    public readonly upgraded: RemoteCommand;
 
     constructor(name: string, args: MasterHostArgs, opts?: pulumi.ComponentResourceOptions) {
         super("openpai:hosts:MasterHost", name, {}, opts);
@@ -43,6 +46,7 @@ export class MasterHost extends pulumi.ComponentResource {
         const chain = new StepChain(name, this, connection, checkOnly);
         chain.add("provision", { steps: provisionParts(machine, args.sku, args, "master", 0) });
         chain.add("runtime", { steps: runtimeParts(args) });
+        this.upgraded = chain.add("upgrade", { steps: [kubeUpgradePart(args, "control-plane", machine.hostname)] });
         const reset = hostReset(`${name}-reset`, { connection, nodeName: machine.hostname, checkOnly }, { parent: this, dependsOn: chain.last() });
         chain.add("kubeadm-init", { steps: [{ step: "kubeadm-init", settings: {
             K8S_VERSION: args.kubernetesVersion, POD_CIDR: args.podCidr, SERVICE_CIDR: args.serviceCidr, MASTER_IP: machine.hostip,

@@ -5,7 +5,7 @@ import * as path from "path";
 /** The step scripts in components/hosts/scripts/ (one file each). */
 export type StepName = "prepare" | "preflight" | "kernel" | "nvidia-driver" | "reboot" | "wait-boot" | "containerd" | "nvidia-toolkit"
     | "kube-packages" | "kubeadm-init" | "kubeconfig" | "join-token" | "kubeadm-join" | "kubeadm-reset" | "node" | "drain" | "devbox"
-    | "backup" | "restore";
+    | "backup" | "restore" | "kube-upgrade";
 
 /** Settings a step script reads, exported before it runs. */
 export type StepSettings = Record<string, string | number | boolean>;
@@ -20,6 +20,9 @@ function scriptsDir(): string {
     return found;
 }
 
+/** The helpers' files, sent (or installed) together ahead of every step. */
+const helperSources = ["lib.sh", "lib-containerd.sh"];
+
 const cache = new Map<string, string>();
 function read(file: string): string {
     let text = cache.get(file);
@@ -28,6 +31,11 @@ function read(file: string): string {
         cache.set(file, text);
     }
     return text;
+}
+
+/** The helpers' text: their files, one after another. */
+function helpers(): string {
+    return helperSources.map(read).join("\n");
 }
 
 /** Single-quotes a value for bash. */
@@ -42,22 +50,23 @@ export interface StepPart {
 }
 
 /**
- * How a host script gets the shared helpers (lib.sh): `inline` in its text; `install` in its text,
- * also kept on the host (the first resource of a host); `installed` by sourcing the host's copy
- * (every later resource: the helpers are not sent again and again). Check-only runs install
- * nothing, so they always send them inline.
+ * How a host script gets the shared helpers (lib.sh, lib-containerd.sh): `inline` in its text;
+ * `install` in its text, also kept on the host (the first resource of a host); `installed` by
+ * sourcing the host's copy (every later resource: the helpers are not sent again and again).
+ * Check-only runs install nothing, so they always send them inline.
  */
 export type Helpers = "inline" | "install" | "installed";
 
 let helpersFile: string | undefined;
 
 /**
- * Where a host keeps the helpers: one file per version of lib.sh, never removed (a later delete
- * still names the version it was created with), so editing lib.sh changes every script using it.
+ * Where a host keeps the helpers: one file per version of them, never removed (a later delete
+ * still names the version it was created with), so editing a helpers file changes every script
+ * using it.
  */
 export function helpersPath(): string {
-    // Every host resource names it: lib.sh is hashed once per run, not once per resource.
-    helpersFile ??= `/usr/local/lib/openpai/helpers-${scriptDigest(read("lib.sh"))}.sh`;
+    // Every host resource names it: the helpers are hashed once per run, not once per resource.
+    helpersFile ??= `/usr/local/lib/openpai/helpers-${scriptDigest(helpers())}.sh`;
     return helpersFile;
 }
 
@@ -68,12 +77,12 @@ function helpersText(mode: Helpers): string {
     const file = helpersPath();
     switch (mode) {
     case "inline":
-        return read("lib.sh");
+        return helpers();
     case "install":
         return `if [[ ! -f ${file} ]]; then
   install -d -m 0755 /usr/local/lib/openpai
   cat >${file}.tmp <<'OPENPAI_HELPERS_EOF'
-${read("lib.sh")}
+${helpers()}
 OPENPAI_HELPERS_EOF
   mv ${file}.tmp ${file}
   echo "[helpers] changed: wrote ${file}"
@@ -116,7 +125,7 @@ export function renderSteps(parts: StepPart[], checkOnly: boolean, helpers: Help
  */
 export function standaloneScript(step: StepName, settings: StepSettings): string {
     const exports = Object.entries({ STEP: step, CHECK_ONLY: 0, ...settings }).map(([k, v]) => `export ${k}=${shellQuote(String(v))}`);
-    return ["set -euo pipefail", read("lib.sh"), ...exports, read(`${step}.sh`)].join("\n");
+    return ["set -euo pipefail", helpers(), ...exports, read(`${step}.sh`)].join("\n");
 }
 
 /** The text of a resource that runs one step. */

@@ -1,10 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Machine, MachineSku } from "../../config";
-import { HostCommonArgs, provisionParts, runtimeParts, StepChain } from "./host-steps";
+import { HostCommonArgs, kubeUpgradePart, provisionParts, runtimeParts, StepChain } from "./host-steps";
 import { StepPart } from "./scripts";
 import { HostConnection, StepInputPart } from "./step";
 import { workerJoin } from "./worker-join";
 import { workerReboot } from "./worker-reboot";
+import { workerUpgrade } from "./worker-upgrade";
 
 export interface WorkerHostArgs extends HostCommonArgs {
     /** The worker's layout entry (hostname = node name, hostip = node IP). */
@@ -25,10 +26,12 @@ export interface WorkerHostArgs extends HostCommonArgs {
         repositoryKeyFingerprint?: string };
     /** SSH port, closed to new sessions between a reboot's scheduling and the reboot. */
     sshPort: number;
-    /** cluster.workerRebootRevision ("" when unset) and cluster.rebootBatchSize (worker-reboot.ts). */
+    /** cluster.workerRebootRevision ("" when unset) and cluster.rebootBatchSize (worker-reboot.ts, worker-upgrade.ts). */
     reboots: { revision: string; batchSize: number };
     /** The master's last step: joining waits for it. */
     masterReady: pulumi.Resource;
+    /** The master's upgrade step: a worker's upgrade waits for the control plane's. */
+    masterUpgraded: pulumi.Resource;
     /** The pod network: the node is Ready only with it, and is drained before it goes. */
     podNetwork?: pulumi.Resource;
     /** The join this worker's join waits for (worker-join.ts joinPredecessors); none in the first batch. */
@@ -36,13 +39,15 @@ export interface WorkerHostArgs extends HostCommonArgs {
 }
 
 /**
- * A worker in three or four resources, one per stage, so a large cluster's preview stays small
+ * A worker in four or five resources, one per stage, so a large cluster's preview stays small
  * while a script edit still updates exactly the resources that run it:
  * - `provision`: prepare, preflight, kernel;
  * - `reboots` (worker-reboot.ts; on GPU SKUs, or with cluster.workerRebootRevision set): the NVIDIA
  *   driver and the reboot it or the revision asks for, the node drained first and uncordoned once
  *   the new boot answers (nvidia-smi seeing its GPUs);
  * - `runtime`: Kubernetes packages, containerd, and the NVIDIA container toolkit on GPU SKUs;
+ * - `upgrade` (worker-upgrade.ts): a node at another release than cluster.kubernetesVersion drained,
+ *   upgraded and uncordoned, after the control plane's upgrade;
  * - `join` (worker-join.ts): token, kubeadm join, node labels and Ready; on removal the node
  *   drained and deleted, then the host reset.
  */
@@ -69,10 +74,14 @@ export class WorkerHost extends pulumi.ComponentResource {
             ...(args.driver.repositoryKeyFingerprint ? { NVIDIA_KEY_FINGERPRINT: args.driver.repositoryKeyFingerprint } : {}),
         } }] : [];
         const runtime = chain.add("runtime", { steps: [...runtimeParts(args), ...toolkit] }, { dependsOn: reboots });
+        const upgrade = workerUpgrade(`${name}-upgrade`, {
+            connection, masterConnection: args.masterConnection, nodeName: machine.hostname,
+            upgrade: kubeUpgradePart(args, "node", machine.hostname), batchSize: args.reboots.batchSize, checkOnly,
+        }, { parent: this, dependsOn: [runtime, args.masterUpgraded] });
         this.ready = workerJoin(`${name}-join`, {
             connection, masterConnection: args.masterConnection, nodeName: machine.hostname, nodeIp: machine.hostip,
             nodeLabels: args.nodeLabels, apiEndpoint: args.apiEndpoint, checkOnly,
-        }, { parent: this, dependsOn: [runtime, args.masterReady, ...(args.podNetwork ? [args.podNetwork] : []), ...(args.joinAfter ? [args.joinAfter] : [])] });
+        }, { parent: this, dependsOn: [upgrade, args.masterReady, ...(args.podNetwork ? [args.podNetwork] : []), ...(args.joinAfter ? [args.joinAfter] : [])] });
         this.registerOutputs({});
     }
 }

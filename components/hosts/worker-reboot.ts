@@ -1,49 +1,36 @@
 import * as pulumi from "@pulumi/pulumi";
 import { LocalCommand } from "./commands";
+import { DrainedWorkerArgs, drainSlotFunctions } from "./drain-slot";
 import { shellQuote, StepPart } from "./scripts";
 import { runSteps, sshEnvironment, sshPreamble } from "./ssh-from-here";
-import { HostConnection } from "./step";
 
-export interface WorkerRebootArgs {
-    /** SSH access to the worker (its credentials and bastion serve for the master too: config.ssh). */
-    connection: HostConnection;
-    /** SSH access to the master, where the node is drained and uncordoned. */
-    masterConnection: HostConnection;
-    /** The worker's node name (its layout hostname). */
-    nodeName: string;
+export interface WorkerRebootArgs extends DrainedWorkerArgs {
     /** The steps that may ask for a reboot (the NVIDIA driver), run before the reboot step. */
     steps: StepPart[];
     /** cluster.workerRebootRevision ("" when unset). */
     rebootRevision: string;
-    /** cluster.rebootBatchSize: the most workers drained for a reboot at once. */
-    batchSize: number;
     /** GPUs the layout gives the worker: nvidia-smi must see them after the boot. */
     gpus: number;
     /** SSH port, closed to new sessions between the reboot's scheduling and the reboot. */
     sshPort: number;
-    /** Print what each step would do instead of doing it. */
-    checkOnly: boolean;
 }
 
-/** Seconds between asks for a reboot slot, and the most asks: 6 hours of other workers' reboots. */
-const slotPollSeconds = 20;
-const slotPolls = 1080;
 /** Seconds between dials of the rebooting worker, and the most dials: a GPU server's POST takes minutes. */
 const bootDialSeconds = 10;
 const bootDials = 90;
 
 /**
  * The create script: the worker's steps asked first what they would do (REBOOT_PLAN=1). When none
- * needs a reboot they run, and that is all. Otherwise, from the master, the node takes a reboot
- * slot (waiting while `batchSize` other workers hold one) and is drained; the steps run and the
- * worker reboots; the worker is dialled until its new boot answers and nvidia-smi sees its GPUs;
+ * needs a reboot they run, and that is all. Otherwise, from the master, the node takes a drain slot
+ * (drain-slot.ts: waiting while `batchSize` other workers hold one) and is drained; the steps run
+ * and the worker reboots; the worker is dialled until its new boot answers and nvidia-smi sees its GPUs;
  * then the node is uncordoned and its slot freed. A reboot that does not come back marks the slot
  * failed: the node stays cordoned and no other worker is drained until it is fixed.
  * Each remote script is written once, in a function (a check-only run carries the helpers in each):
  * the whole text is one argument of bash, which the kernel caps at 128 KiB.
  */
 export function rebootScript(args: WorkerRebootArgs): string {
-    const { connection: worker, masterConnection: master, nodeName, checkOnly } = args;
+    const { connection: worker, nodeName, checkOnly } = args;
     const reboot: StepPart = { step: "reboot", settings: { REBOOT_REVISION: args.rebootRevision, SSH_PORT: args.sshPort } };
     const name = shellQuote(nodeName);
     return `set -euo pipefail
@@ -53,11 +40,7 @@ worker_steps() {
   local plan="$1"
   ${runSteps(worker, [...args.steps, reboot], checkOnly, { REBOOT_PLAN: "plan" })}
 }
-# slot ACTION: the node's reboot slot on the master (drain.sh).
-slot() {
-  local action="$1"
-  ${runSteps(master, [{ step: "drain", settings: { NODE_NAME: nodeName, REBOOT_BATCH_SIZE: args.batchSize } }], checkOnly, { DRAIN_ACTION: "action" })}
-}
+${drainSlotFunctions(args, "its reboot")}
 wait_boot() {
   ${runSteps(worker, [{ step: "wait-boot", settings: { GPU_COUNT: checkOnly ? 0 : args.gpus } }], checkOnly)}
 }
@@ -70,18 +53,7 @@ if [[ -z "$reasons" ]]; then
   exit 0
 fi
 echo "openpai: "${name}" must reboot: $reasons"
-for ((poll = 1; ; poll++)); do
-  out="$(slot claim)"
-  printf '%s\n' "$out" | grep -v '^busy=' || true
-  busy="$(printf '%s\n' "$out" | sed -n 's/^busy=//p')"
-  [[ -z "$busy" ]] && break
-  if ((poll >= ${slotPolls})); then
-    echo "openpai: "${name}" waited $((poll * ${slotPollSeconds} / 60)) minutes for a reboot slot (cluster.rebootBatchSize), held by $busy: are their reboots stuck? (/var/lib/openpai/reboots/ on the master)" >&2
-    exit 1
-  fi
-  ((poll % 15 == 1)) && echo "openpai: "${name}" waits for a reboot slot, held by $busy"
-  sleep ${slotPollSeconds}
-done
+claim_slot
 set +e
 worker_steps 0
 rc=$?

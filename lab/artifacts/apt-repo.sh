@@ -18,7 +18,8 @@
 apt_maintainer="Kubernetes Authors <dev@kubernetes.io>"
 apt_signing_home="$lab_cache/apt-signing"
 
-apt_minor() { local minor="${KUBERNETES_VERSION#v}"; echo "v${minor%.*}"; }
+# apt_minor RELEASE: v1.34 for v1.34.3.
+apt_minor() { local minor="${1#v}"; echo "v${minor%.*}"; }
 
 # apt_signing_key: the GnuPG home with the repository's test key (made on first use); prints the
 # key's fingerprint.
@@ -93,11 +94,13 @@ deb_service_scripts() {
   done
 }
 
-# apt_repo_debs OUTDIR: the five packages. Inputs: $kube_bin, $crictl_bin, $cni_bin (build.sh).
+# apt_repo_debs OUTDIR RELEASE KUBE_BIN CNI_VERSION CNI_BIN: the five packages of one Kubernetes
+# release (an apt_releases entry); cri-tools from $crictl_bin (build.sh).
 apt_repo_debs() {
-  local out="$1" work kube_version="${KUBERNETES_VERSION#v}-$KUBE_PACKAGE_REVISION" kube_src tools_src root deb="$lab_dir/artifacts/deb"
+  local out="$1" release="$2" kube_bin="$3" cni_version="$4" cni_bin="$5"
+  local work kube_version="${release#v}-$KUBE_PACKAGE_REVISION" kube_src tools_src root deb="$lab_dir/artifacts/deb"
   work="$(mktemp -d)"
-  kube_src="$(go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')"
+  kube_src="$(go mod download -json "k8s.io/kubernetes@$release" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')"
   tools_src="$(go mod download -json "sigs.k8s.io/cri-tools@$CRI_TOOLS_VERSION" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')"
 
   root="$work/kubeadm"
@@ -134,7 +137,7 @@ apt_repo_debs() {
   find "$cni_bin" -maxdepth 1 -type f ! -name '.*' -exec cp -p {} "$root/opt/cni/bin/" \;
   install_files "$root" 0644 /dev/null etc/cni/net.d/.kubernetes-cni-keep \
     "$cni_bin/LICENSE" usr/share/doc/kubernetes-cni/LICENSE "$cni_bin/README.md" usr/share/doc/kubernetes-cni/README.md
-  deb_build "$root" kubernetes-cni "${CNI_PLUGINS_VERSION#v}-$KUBE_PACKAGE_REVISION" net "" \
+  deb_build "$root" kubernetes-cni "${cni_version#v}-$KUBE_PACKAGE_REVISION" net "" \
     "Binaries required to provision kubernetes container networking" "$out"
   rm -rf "$work"
 }
@@ -179,22 +182,31 @@ apt_repo_index() {
   apt_gpg_done
 }
 
-# apt_repo: builds the repository for the current inputs unless built, points $lab_cache/apt-repo
-# at it; prints "cached" or "built".
+# apt_repo: builds the repository for the current inputs unless built, one core:/stable:/v1.<minor>/
+# suite per entry of apt_releases ("RELEASE KUBE_BIN CNI_VERSION CNI_BIN", build.sh), points
+# $lab_cache/apt-repo at it; prints "cached" or "built".
 apt_repo() {
-  local fingerprint key tree dir status=cached
+  local fingerprint key tree dir status=cached release release_inputs=() entry kube_bin cni_bin
   fingerprint="$(apt_signing_key)"
-  key="$(oci_key "$KUBERNETES_VERSION" "$CRI_TOOLS_VERSION" "$CNI_PLUGINS_VERSION" "$KUBE_PACKAGE_REVISION" \
-    "$CONTAINERD2_VERSION" "$CONTAINERD2_PACKAGE_VERSION" "$fingerprint" "$kube_bin/kubeadm" "$kube_bin/kubelet" \
-    "$kube_bin/kubectl" "$crictl_bin/crictl" "$cni_bin" "$containerd_bin" "$lab_dir/artifacts/deb" \
+  for entry in "${apt_releases[@]}"; do
+    read -r release kube_bin _ cni_bin <<<"$entry"
+    release_inputs+=("$entry" "$kube_bin/kubeadm" "$kube_bin/kubelet" "$kube_bin/kubectl" "$cni_bin")
+  done
+  key="$(oci_key "${release_inputs[@]}" "$CRI_TOOLS_VERSION" "$KUBE_PACKAGE_REVISION" \
+    "$CONTAINERD2_VERSION" "$CONTAINERD2_PACKAGE_VERSION" "$fingerprint" "$crictl_bin/crictl" "$containerd_bin" "$lab_dir/artifacts/deb" \
     "$(declare -f apt_repo_debs apt_repo_containerd_debs deb_build deb_service_scripts install_files apt_repo_index)")"
   tree="$lab_cache/apt/$key"
-  dir="$tree/core:/stable:/$(apt_minor)/deb"
   if [[ ! -f "$tree/.done" ]]; then
     rm -rf "$tree"
-    mkdir -p "$dir/amd64" "$tree/containerd2/amd64"
-    apt_repo_debs "$dir/amd64" >&2
-    apt_repo_index "$dir" "Kubernetes $(apt_minor) packages (lab build, stands in for pkgs.k8s.io)"
+    for entry in "${apt_releases[@]}"; do
+      read -r release _ <<<"$entry"
+      dir="$tree/core:/stable:/$(apt_minor "$release")/deb"
+      mkdir -p "$dir/amd64"
+      # shellcheck disable=SC2086 # the entry's four words are the function's last four arguments
+      apt_repo_debs "$dir/amd64" $entry >&2
+      apt_repo_index "$dir" "Kubernetes $(apt_minor "$release") packages (lab build, stands in for pkgs.k8s.io)"
+    done
+    mkdir -p "$tree/containerd2/amd64"
     apt_repo_containerd_debs "$tree/containerd2/amd64" >&2
     apt_repo_index "$tree/containerd2" "containerd ${CONTAINERD2_VERSION#v} (lab build, as Ubuntu 24.04's archive offers containerd 2.2)"
     touch "$tree/.done"

@@ -135,7 +135,8 @@ image_build() {
   echo built
 }
 
-# images_list: "REF FUNCTION [component]" per image, in build order.
+# images_list [release]: "REF FUNCTION [component]" per image, in build order; with "release",
+# only those whose version comes with the Kubernetes release (kubeadm's, but for pause).
 images_list() {
   local component
   for component in kube-apiserver kube-controller-manager kube-scheduler; do
@@ -144,6 +145,7 @@ images_list() {
   echo "registry.k8s.io/kube-proxy:$KUBERNETES_VERSION image_kube_proxy"
   echo "registry.k8s.io/etcd:${ETCD_IMAGE_VERSION#v}-$ETCD_IMAGE_REVISION image_etcd"
   echo "registry.k8s.io/coredns/coredns:$COREDNS_VERSION image_coredns"
+  [[ "${1:-}" != release ]] || return 0
   echo "registry.k8s.io/pause:$PAUSE_VERSION image_pause"
   echo "docker.io/cloudnativelabs/kube-router:$KUBE_ROUTER_VERSION image_kube_router"
   echo "docker.io/library/busybox:$BUSYBOX_IMAGE_VERSION image_busybox"

@@ -19,8 +19,8 @@ const { master, workers, devBox } = labHosts;
 // The join deletes its token once done: in the script after a failed join, and before the node step.
 // The reboots resource: its worker steps (asked first, then run), the master's reboot slot, the boot check.
 const workerResources = { provision: ["prepare", "preflight", "kernel"], reboots: ["nvidia-driver", "reboot", "drain", "wait-boot"],
-    runtime: ["kube-packages", "containerd", "nvidia-toolkit"], join: ["join-token", "kubeadm-join", "join-token", "join-token", "node"] };
-const masterResources = { provision: ["prepare", "preflight", "kernel"], runtime: ["kube-packages", "containerd"], "kubeadm-init": ["kubeadm-init"], kubeconfig: ["kubeconfig"], node: ["node"] };
+    runtime: ["kube-packages", "containerd", "nvidia-toolkit"], upgrade: ["kube-upgrade", "drain"], join: ["join-token", "kubeadm-join", "join-token", "join-token", "node"] };
+const masterResources = { provision: ["prepare", "preflight", "kernel"], runtime: ["kube-packages", "containerd"], upgrade: ["kube-upgrade"], "kubeadm-init": ["kubeadm-init"], kubeconfig: ["kubeconfig"], node: ["node"] };
 
 /**
  * The GPU steps cannot run here (no GPU): in check-only mode every step of 8-GPU workers runs

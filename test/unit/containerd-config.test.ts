@@ -10,7 +10,7 @@ const fixtures = path.join(projectRoot, "test", "fixtures", "containerd");
 const fixture = (name: string) => fs.readFileSync(path.join(fixtures, name), "utf8");
 const pause = "registry.k8s.io/pause:3.10.1";
 
-/** lib.sh's checker on a dump: its exit status and the problems it printed. */
+/** lib-containerd.sh's checker on a dump: its exit status and the problems it printed. */
 function problems(dump: string, nvidia: 0 | 1, sandbox = pause): { status: number | null; lines: string[] } {
     const r = runScript(`${renderSteps([], false)}\ncontainerd_config_problems '${sandbox}' ${nvidia} <<'OPENPAI_DUMP_EOF'\n${dump}OPENPAI_DUMP_EOF\n`);
     return { status: r.status, lines: r.stdout.split("\n").filter(Boolean) };

@@ -158,7 +158,7 @@ describe("drained reboots: the reboot, wait-boot and drain steps (issue 22)", ()
             host.run("drain", { NODE_NAME: "w1", DRAIN_ACTION: "failed" });
             const stopped = host.run("drain", { NODE_NAME: "w3", DRAIN_ACTION: "claim", REBOOT_BATCH_SIZE: 5 });
             assert.strictEqual(stopped.status, 1);
-            assert.match(stopped.stderr, /the reboot of w1 failed \(.*\) and it stays cordoned/);
+            assert.match(stopped.stderr, /the reboot or upgrade of w1 failed \(.*\) and it stays cordoned/);
 
             const released = host.run("drain", { NODE_NAME: "w1", DRAIN_ACTION: "release" });
             assert.match(released.stdout, /changed: uncordoned w1/);

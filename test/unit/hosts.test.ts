@@ -190,8 +190,8 @@ describe("OpenPaiCluster in kubeadm mode (mocks)", () => {
         assert.ok(registered.some(r => r.type === "openpai:hosts:MasterHost") && registered.some(r => r.type === "openpai:hosts:WorkerHost")
             && registered.some(r => r.type === "openpai:hosts:DevBox"));
         const perWorker = registered.filter(r => r.name.startsWith("lab-hosts-pai-worker-0")).map(r => r.type).sort();
-        assert.deepStrictEqual(perWorker, ["command:local:Command", "command:local:Command", "command:local:Command", "command:remote:Command", "command:remote:Command", "openpai:hosts:WorkerHost"],
-            "six resources per GPU worker, one reading its SSH host key (none where the config gives it)");
+        assert.deepStrictEqual(perWorker, ["command:local:Command", "command:local:Command", "command:local:Command", "command:local:Command", "command:remote:Command", "command:remote:Command", "openpai:hosts:WorkerHost"],
+            "seven resources per GPU worker, one reading its SSH host key (none where the config gives it)");
     });
 
     it("renews the certificates before capturing the kubeconfig when the last up's output says they are due", () => {
@@ -245,7 +245,7 @@ describe("OpenPaiCluster in kubeadm mode (mocks)", () => {
         assert.ok(script.includes(`printf 'export REBOOT_PLAN=%q\\n' "$plan"; `), "the steps learn from the call whether they only decide");
         assert.match(script, /export DRIVER_BRANCH='580'\nexport NVIDIA_DRIVER='install'\nexport NVIDIA_KERNEL_MODULES='proprietary'/);
         assert.match(script, /export NODE_NAME='pai-worker-0'\nexport REBOOT_BATCH_SIZE='1'/, "one worker drained at a time by default");
-        const order = ["\nplan=\"$(worker_steps 1)\"", "\n  out=\"$(slot claim)\"", "\nworker_steps 0\n", "\n    wait_boot\n", "\nslot release\n"].map(call => script.indexOf(call));
+        const order = ["\nplan=\"$(worker_steps 1)\"", "\nclaim_slot\n", "\nworker_steps 0\n", "\n    wait_boot\n", "\nslot release\n"].map(call => script.indexOf(call));
         assert.ok(order.every((at, i) => at > 0 && (i === 0 || at > order[i - 1])), `asked, drained, run, booted, released, in that order: ${order}`);
         assert.match(script, /export GPU_COUNT='8'/, "nvidia-smi must see the layout's GPUs before the uncordon");
         assert.ok(script.includes("on_host '10.0.0.10' 22 ") && script.includes("on_host '10.0.1.1' 22 "), "the master drains, the worker reboots");

@@ -71,6 +71,7 @@ describe("GPU cells fit what the kubelet of a real worker accepts", () => {
         };
         assert.match(nodes(), /capacity:\n {4}cpu: '64'\n {4}memory: 508559Mi[\s\S]*allocatable:\n {4}cpu: '64'\n {4}memory: 508459Mi/);
         assert.match(nodes("--declared"), /capacity:\n {4}cpu: '64'\n {4}memory: 512Gi[\s\S]*allocatable:\n {4}cpu: '64'\n {4}memory: 512Gi/);
+        assert.match(nodes(), /nodeInfo:\n {4}kubeletVersion: v1\.34\.3\n {4}kubeProxyVersion: v1\.34\.3\n/, "their kubelet reports the cluster's release (kubeadm upgrade parses it)");
     });
 
     it("the example jobs ask for whole SKUs of the quick start's gpu-machine (examples/jobs, as the portal sizes them)", () => {

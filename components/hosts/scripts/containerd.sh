@@ -3,7 +3,7 @@
 # certs.d (hosts without internet pull through cluster.registryMirrors), held against upgrades.
 # Whatever containerd the distribution offers: Debian 12's 1.6, Ubuntu 22.04's 1.7 (config
 # `version = 2`), Ubuntu 24.04's 2.2 (`version = 3`); the config is checked by that containerd
-# before it is written (lib.sh's containerd_config_write).
+# before it is written (lib-containerd.sh's containerd_config_write).
 set -euo pipefail
 REGISTRY_MIRRORS="${REGISTRY_MIRRORS:-}"
 mirrored_registries=(docker.io registry.k8s.io nvcr.io ghcr.io quay.io)

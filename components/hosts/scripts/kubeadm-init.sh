@@ -110,6 +110,11 @@ if [[ -n "$EVICTION_HARD" ]]; then
     kubelet_extra+="  ${threshold%%=*}: \"${threshold#*=}\""$'\n'
   done
 fi
+# A host on cgroup v1 (the local lab's, on this kernel) keeps its kubelet through the upgrade to
+# v1.35, which refuses cgroup v1 unless told (preflight warns to move to cgroup v2).
+if cgroup_v1; then
+  kubelet_extra+="failCgroupV1: false"$'\n'
+fi
 conntrack="{}"
 [[ -w /proc/sys/net/netfilter/nf_conntrack_max ]] || conntrack="{maxPerCore: 0}"
 write_file "$config" 0644 <<CONFIG || true
@@ -149,6 +154,7 @@ conntrack: $conntrack
 CONFIG
 date -u +%FT%TZ | write_file "$init_started" 0644 >/dev/null || true
 init_args=() made=initialized
+mapfile -t init_args < <(cgroup_v1_preflight_skip "$K8S_VERSION")
 if [[ -f "$restore/etcd/snapshot.db" ]]; then
   restore_control_plane
   init_args+=(--ignore-preflight-errors=DirAvailable--var-lib-etcd)

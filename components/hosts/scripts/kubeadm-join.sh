@@ -57,7 +57,8 @@ nodeRegistration:
   - name: node-ip
     value: "$NODE_IP"
 CONFIG
-if ! run kubeadm join --config "$config"; then
+# shellcheck disable=SC2046 # no flag, or one
+if ! run kubeadm join --config "$config" $(cgroup_v1_preflight_skip "$(kubeadm version -o short 2>/dev/null)"); then
   fail "kubeadm join failed (see above); the next pulumi up joins again with a fresh token"
 fi
 record_node_name "$EXPECTED_HOSTNAME"

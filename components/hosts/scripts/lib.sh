@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Helpers shared by the host step scripts: components/hosts/scripts.ts sends each step as
-# "settings + lib.sh + step script" on the SSH command's stdin, run as root through sudo.
+# "helpers (this file and lib-containerd.sh) + settings + step script" on the SSH command's stdin,
+# run as root through sudo.
 # In check-only mode (CHECK_ONLY=1) a step changes nothing: it prints what it would do.
 
 log() { printf '[%s] %s\n' "${STEP:-step}" "$*"; }
@@ -187,6 +188,77 @@ signing_key() {
   changed "added the signing key $want from $url as $keyring"
 }
 
+# kubernetes_apt_source RELEASE: apt's source for pkgs.k8s.io's suite of RELEASE's minor
+# (core:/stable:/v1.34/deb/ for v1.34.3; or APT_MIRROR, a mirror of it, cluster.aptMirror), signed
+# by pkgs.k8s.io's key (isv:kubernetes), as `gpg --show-keys` prints it for
+# https://pkgs.k8s.io/core:/stable:/v1.34/deb/Release.key (also pinned in Azure/aks-flex's
+# cloud-init for pkgs.k8s.io), or APT_KEY_FINGERPRINT, a re-signing mirror's key
+# (cluster.aptMirrorKeyFingerprint). Each minor is its own suite: a node moved to the next one
+# gets its source rewritten.
+kubernetes_apt_source() {
+  local release="$1" minor keyring=/etc/apt/keyrings/kubernetes-apt-keyring.gpg
+  local mirror="${APT_MIRROR:-https://pkgs.k8s.io}" fingerprint="${APT_KEY_FINGERPRINT:-DE15B14486CD377B9E876E1A234654DA9A296436}"
+  require_plain_url "$mirror" cluster.aptMirror
+  require_fingerprint "$fingerprint" cluster.aptMirrorKeyFingerprint
+  minor="${release#v}"
+  minor="v${minor%.*}"
+  apt_install apt-transport-https ca-certificates curl gpg
+  signing_key "$mirror/core:/stable:/$minor/deb/Release.key" "$keyring" "$fingerprint" \
+    "openpai:cluster.aptMirrorKeyFingerprint"
+  if echo "deb [signed-by=$keyring] $mirror/core:/stable:/$minor/deb/ /" | write_file /etc/apt/sources.list.d/kubernetes.list 0644; then
+    # shellcheck disable=SC2034 # read by apt_update: the new source needs a fresh update
+    apt_updated=0
+  fi
+}
+
+# cgroup_v1: whether this host runs cgroup v1 (the unified hierarchy is not mounted on
+# /sys/fs/cgroup). kubelet v1.35 refuses to start on it unless its configuration sets
+# failCgroupV1: false, and kubeadm's SystemVerification fails on it (kubernetes/enhancements
+# KEP 5573); v1.34 only warns.
+cgroup_v1() {
+  [[ "$(stat -fc %T "${CGROUP_ROOT:-/sys/fs/cgroup}" 2>/dev/null)" != cgroup2fs ]]
+}
+
+# cgroup_v1_preflight_skip RELEASE: on a cgroup v1 host, for kubeadm RELEASE v1.35 or later, the
+# flag that skips kubeadm's SystemVerification error for cgroup v1 (the kubelet runs there only
+# with failCgroupV1: false, which kubeadm-init.sh sets on such a master); nothing otherwise.
+cgroup_v1_preflight_skip() {
+  local minor="${1#v1.}"
+  minor="${minor%%.*}"
+  if [[ "$minor" =~ ^[0-9]+$ ]] && ((minor >= 35)) && cgroup_v1; then
+    echo "--ignore-preflight-errors=SystemVerification"
+  fi
+}
+
+# kubernetes_upgrade_check FROM TO: stops unless a cluster at FROM (1.34.3) may move to TO in one
+# upgrade: kubeadm upgrades one minor at a time and never down (its version skew policy), so the
+# message names each release to set in turn.
+kubernetes_upgrade_check() {
+  local from="${1#v}" to="${2#v}" from_minor to_minor path="" minor
+  from_minor="${from#*.}" to_minor="${to#*.}"
+  from_minor="${from_minor%%.*}" to_minor="${to_minor%%.*}"
+  if ((to_minor < from_minor)) || { ((to_minor == from_minor)) && [[ "$(printf '%s\n' "$from" "$to" | sort -V | head -n 1)" != "$from" ]]; }; then
+    fail "this node runs Kubernetes v$from and openpai:cluster.kubernetesVersion asks for v$to: Kubernetes is never downgraded in place (kubeadm upgrades only forward). Set it back to v$from; going back means a new cluster from a backup taken at v$from (docs/operating.md)"
+  fi
+  if ((to_minor > from_minor + 1)); then
+    for ((minor = from_minor + 1; minor < to_minor; minor++)); do path+="v1.$minor.x, then "; done
+    fail "this node runs Kubernetes v$from and openpai:cluster.kubernetesVersion asks for v$to: kubeadm upgrades one minor at a time. Set ${path}v$to, with a pulumi up after each"
+  fi
+}
+
+# node_ready_at KUBECONFIG NAME VERSION WAIT_SECONDS: waits until node NAME is Ready and its
+# kubelet reports VERSION; fails naming what it saw last.
+node_ready_at() {
+  local kubeconfig="$1" name="$2" version="$3" deadline=$((SECONDS + $4)) seen=""
+  while :; do
+    seen="$(kubectl --kubeconfig "$kubeconfig" --request-timeout=10s get node "$name" \
+      -o jsonpath='{.status.nodeInfo.kubeletVersion} {.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true)"
+    [[ "$seen" == "$version True" ]] && return 0
+    ((SECONDS < deadline)) || fail "node $name is not Ready at $version after $4 s (it reports: ${seen:-nothing}): see journalctl -u kubelet on it"
+    sleep 5
+  done
+}
+
 # pci_count VENDOR CLASS...: how many PCI functions of VENDOR (0x10de) have one of the CLASSes
 # (0x0300...; the class's first four hex digits), read from sysfs: minimal cloud images have no
 # lspci. PCI_DEVICES (default /sys/bus/pci/devices) is the directory read.
@@ -273,124 +345,4 @@ node_registration() {
 # container's reboot, as on the lab's hosts, keeps the kernel and so its boot id).
 boot_identity() {
   printf '%s/%s\n' "$(cat /proc/sys/kernel/random/boot_id)" "$(sed 's/^.*) //' /proc/1/stat | cut -d' ' -f20)"
-}
-
-# containerd_sandbox_image: the pause image kubeadm expects (empty until kubeadm is installed).
-containerd_sandbox_image() {
-  if command -v kubeadm >/dev/null 2>&1 && [[ -n "${K8S_VERSION:-}" ]]; then
-    kubeadm config images list --kubernetes-version "$K8S_VERSION" 2>/dev/null | grep '/pause:' || true
-  fi
-}
-
-# containerd_config_render FILE SANDBOX: writes containerd's config to FILE: its defaults with the
-# systemd cgroup driver (kubelet's), registry mirrors from certs.d, SANDBOX as the pause image
-# (when set), oom_score_adj restricted where the host may not lower it (no CAP_SYS_RESOURCE:
-# containers such as the local lab), and nvidia as the default runtime once the NVIDIA toolkit is
-# installed. Quotes differ between containerd 1.x ("") and 2.x (''): both are matched. Fails (in
-# check-only mode: reports and returns 1) when containerd or nvidia-ctk does.
-containerd_config_render() {
-  local file="$1" sandbox="$2" output cap_bounding
-  if ! output="$(containerd config default 2>&1 >"$file")"; then
-    fail "containerd config default failed: ${output:-no message}; check the containerd package (containerd --version)"
-    return 1
-  fi
-  if ! grep -q '^version = ' "$file"; then
-    fail "containerd config default printed no config (${output:-nothing on stderr}); check the containerd package (containerd --version)"
-    return 1
-  fi
-  sed -i -E -e 's/SystemdCgroup = false/SystemdCgroup = true/' \
-    -e "s|config_path = [\"']{2}|config_path = \"/etc/containerd/certs.d\"|" "$file"
-  if [[ -n "$sandbox" ]]; then
-    sed -i -E -e "s|(sandbox_image = )[\"'][^\"']*[\"']|\\1\"$sandbox\"|" \
-      -e "s|^(\s*sandbox = )[\"'][^\"']*[\"']|\\1\"$sandbox\"|" "$file"
-  fi
-  cap_bounding="$(awk '/^CapBnd:/ {print $2}' /proc/self/status)"
-  if (((0x$cap_bounding >> 24 & 1) == 0)); then
-    sed -i -E 's/restrict_oom_score_adj = false/restrict_oom_score_adj = true/' "$file"
-  fi
-  if command -v nvidia-ctk >/dev/null 2>&1 \
-    && ! output="$(nvidia-ctk runtime configure --runtime=containerd --set-as-default --config="$file" 2>&1)"; then
-    fail "nvidia-ctk runtime configure failed, so containerd would run GPU jobs without the NVIDIA runtime: ${output##*$'\n'}"
-    return 1
-  fi
-}
-
-# toml_flatten < TOML: every setting as a "table.key=value" line, quotes dropped:
-# [plugins."a.b".c] and [plugins.'a.b'.c], key = "v" and key = 'v' read the same.
-toml_flatten() {
-  awk '
-    /^[[:space:]]*\[/ { table = $0; gsub(/^[[:space:]]*\[+|\]+[[:space:]]*$|["'\'']/, "", table); next }
-    /^[[:space:]]*[A-Za-z0-9_-]+[[:space:]]*=/ {
-      key = $0; sub(/[[:space:]]*=.*/, "", key); gsub(/[[:space:]]/, "", key)
-      value = $0; sub(/^[^=]*=[[:space:]]*/, "", value); gsub(/^["'\'']|["'\'']$/, "", value)
-      print (table == "" ? "" : table ".") key "=" value
-    }'
-}
-
-# toml_setting FLAT KEY: KEY's value in FLAT (toml_flatten's output); empty when unset.
-toml_setting() {
-  sed -n "s|^${2//./\\.}=||p" <<<"$1" | head -n 1
-}
-
-# containerd_config_problems SANDBOX NVIDIA < DUMP: reads `containerd config dump` (containerd
-# 1.6/1.7's `version = 2` or 2.x's `version = 3`) and prints, one a line, what the cluster needs
-# that it lacks: the systemd cgroup driver for runc and the default runtime, the CRI's registry
-# config_path /etc/containerd/certs.d (the mirrors), SANDBOX as the pause image (when not empty),
-# nvidia as the default runtime when NVIDIA is 1. Returns 1 when it printed anything.
-containerd_config_problems() {
-  local sandbox="$1" nvidia="$2" flat version runtime images sandbox_key runtimes default name value problems=()
-  flat="$(toml_flatten)"
-  version="$(toml_setting "$flat" version)"
-  case "$version" in
-    2)
-      runtime=plugins.io.containerd.grpc.v1.cri.containerd images=plugins.io.containerd.grpc.v1.cri
-      sandbox_key="$images.sandbox_image" ;;
-    3)
-      runtime=plugins.io.containerd.cri.v1.runtime.containerd images=plugins.io.containerd.cri.v1.images
-      sandbox_key="$images.pinned_images.sandbox" ;;
-    *)
-      echo "config version '${version:-none}': neither containerd 1.6/1.7's 2 nor 2.x's 3"
-      return 1 ;;
-  esac
-  default="$(toml_setting "$flat" "$runtime.default_runtime_name")"
-  [[ -n "$default" ]] || problems+=("no default runtime ($runtime.default_runtime_name)")
-  runtimes=(runc)
-  [[ -z "$default" || "$default" == runc ]] || runtimes+=("$default")
-  for name in "${runtimes[@]}"; do
-    value="$(toml_setting "$flat" "$runtime.runtimes.$name.options.SystemdCgroup")"
-    [[ "$value" == true ]] || problems+=("runtime $name does not use the systemd cgroup driver (SystemdCgroup = ${value:-unset}, kubelet's driver is systemd)")
-  done
-  value="$(toml_setting "$flat" "$images.registry.config_path")"
-  [[ "$value" == /etc/containerd/certs.d ]] || problems+=("the CRI's registry config_path is '$value', not /etc/containerd/certs.d (the registry mirrors)")
-  value="$(toml_setting "$flat" "$sandbox_key")"
-  [[ -z "$sandbox" || "$value" == "$sandbox" ]] || problems+=("the pause image is '$value', not kubeadm's $sandbox ($sandbox_key)")
-  if [[ "$nvidia" == 1 ]]; then
-    [[ "$default" == nvidia ]] || problems+=("the default runtime is '$default', not nvidia (GPU jobs select GPUs with NVIDIA_VISIBLE_DEVICES)")
-    value="$(toml_setting "$flat" "$runtime.runtimes.nvidia.options.BinaryName")"
-    [[ "$value" == */nvidia-container-runtime ]] || problems+=("runtime nvidia runs '$value', not nvidia-container-runtime")
-  fi
-  ((${#problems[@]} == 0)) || { printf '%s\n' "${problems[@]}"; return 1; }
-}
-
-# containerd_config_write: renders containerd's config to a temporary file, checks it with the
-# installed containerd's own `config dump` (containerd_config_problems), and only then replaces
-# /etc/containerd/config.toml. Returns 0 when it wrote (or would write), 1 when the file was
-# already right or (check-only) a failure was reported; otherwise a failure fails the step. The
-# containerd and nvidia-toolkit steps both write it, so neither drops what the other set.
-containerd_config_write() {
-  local rendered sandbox nvidia=0 dump problems status=1
-  sandbox="$(containerd_sandbox_image)"
-  ! command -v nvidia-ctk >/dev/null 2>&1 || nvidia=1
-  rendered="$(mktemp)"
-  if containerd_config_render "$rendered" "$sandbox"; then
-    if ! dump="$(containerd --config "$rendered" config dump 2>&1)"; then
-      fail "containerd refuses the config rendered for it: ${dump##*$'\n'}"
-    elif ! problems="$(containerd_config_problems "$sandbox" "$nvidia" <<<"$dump")"; then
-      fail "the rendered containerd config lacks what the cluster needs (by containerd config dump): ${problems//$'\n'/; }"
-    elif write_file /etc/containerd/config.toml 0644 <"$rendered"; then
-      status=0
-    fi
-  fi
-  rm -f "$rendered"
-  return "$status"
 }
