@@ -19,17 +19,18 @@ describe("pulumi preview through the real engine", function () {
         const counts = countByType(result.steps);
         assert.strictEqual(counts["pulumi:pulumi:Stack"], 1);
         assert.strictEqual(counts["openpai:index:Cluster"], 1);
-        // Hosts: a master (provision, runtime, kubeadm-init, kubeconfig, node; a reset run from here on
-        // removal) and two GPU workers (provision and runtime over SSH; their reboots and joins run
-        // from here, to the worker and the master); per
-        // host its SSH host key, read once from here (the stack gives none).
+        // Hosts: a master (provision, runtime, upgrade, kubeadm-init, kubeconfig, node; a reset run
+        // from here on removal) and two GPU workers (provision and runtime over SSH; their reboots,
+        // upgrades and joins run from here, to the worker and the master); per host its SSH host
+        // key, read once from here (the stack gives none).
         assert.strictEqual(counts["openpai:hosts:MasterHost"], 1);
         assert.strictEqual(counts["openpai:hosts:WorkerHost"], 2);
-        assert.strictEqual(counts["command:remote:Command"], 9);
+        assert.strictEqual(counts["command:remote:Command"], 10);
         const hostKeys = result.steps.filter(s => s.newState?.type === "command:local:Command" && s.urn.endsWith("-hostkey")).length;
         assert.strictEqual(hostKeys, 3);
-        // The workers' reboots and joins, the master's reset, and the portal's CA and certificate (made with openssl here).
-        assert.strictEqual(counts["command:local:Command"] - hostKeys, 7);
+        // The workers' reboots, upgrades and joins, the master's reset, and the portal's CA and
+        // certificate (made with openssl here).
+        assert.strictEqual(counts["command:local:Command"] - hostKeys, 9);
         assert.strictEqual(counts["openpai:pai:PortalCertificate"], 1);
         assert.strictEqual(counts["openpai:kubernetes:PodNetwork"], 1);
         // Kubernetes and PAI: the provider on the new cluster's kubeconfig, then every service.
