@@ -154,13 +154,21 @@ spec:
         must(up());
     });
 
-    it("a Kubernetes version change is refused before anything changes, naming the way to upgrade", () => {
-        stack.writeConfig({ "openpai:cluster": { ...(labStackConfig(env)["openpai:cluster"] as object), kubernetesVersion: "v1.34.9" } });
-        const r = up();
-        assert.notStrictEqual(r.code, 0);
-        assert.match(r.stdout + r.stderr, /does not upgrade a running cluster in place/);
+    it("a skipped Kubernetes minor or a downgrade is refused by the up's preview before anything runs, naming the way (components/hosts/upgrade-path.ts)", () => {
+        const refusals: [string, RegExp][] = [
+            ["v1.36.1", /kubeadm upgrades one minor at a time\. Set v1\.35\.x, then v1\.36\.1, with a pulumi up after each/],
+            ["v1.33.7", /Kubernetes is never downgraded in place \(kubeadm upgrades only forward\)\. Set it back to v1\.34\.3/],
+        ];
+        for (const [version, message] of refusals) {
+            stack.writeConfig({ "openpai:cluster": { ...(labStackConfig(env)["openpai:cluster"] as object), kubernetesVersion: version } });
+            const r = stack.run(["up", "--yes"]);
+            outputs.push(r.stdout, r.stderr);
+            assert.notStrictEqual(r.code, 0, `${version} is refused`);
+            assert.match(r.stdout + r.stderr, message);
+            assert.doesNotMatch(r.stdout, /\b(updating|creating|deleting)\b/, `nothing ran for ${version}`);
+            assert.doesNotMatch(r.stdout + r.stderr, /\bat .*\.js:\d+/, "no stack trace");
+        }
         stack.writeConfig(labStackConfig(env));
-        must(up());
         must(up(["--expect-no-changes"]));
         assert.deepStrictEqual(readyNodes(), [master.name, ...workers.map(w => w.name)].sort());
     });
