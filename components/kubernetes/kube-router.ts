@@ -5,6 +5,8 @@ export const kubeRouterImage = "docker.io/cloudnativelabs/kube-router:v2.1.0";
 
 const namespace = "kube-system";
 const labels = { "k8s-app": "kube-router", tier: "node" };
+/** pulumi-kubernetes's per-object delete propagation (its pkg/metadata/overrides.go: foreground unless set). */
+const deletionPropagationAnnotation = "pulumi.com/deletionPropagationPolicy";
 
 /**
  * CNI configuration kube-router installs on each node: its bridge on the node's podCIDR slice
@@ -71,7 +73,12 @@ export function kubeRouterManifests(image = kubeRouterImage, overlay = defaultOv
         },
         { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "kube-router-cfg", namespace, labels }, data: { "cni-conf.json": kubeRouterCniConfig() } },
         {
-            apiVersion: "apps/v1", kind: "DaemonSet", metadata: { name: "kube-router", namespace, labels },
+            apiVersion: "apps/v1", kind: "DaemonSet",
+            // Deleted only with the cluster (destroy), whose hosts are reset right after: the
+            // provider's default (foreground) would wait for the garbage collector to remove every
+            // kube-router pod, and a controller manager just restarted (a certificate renewal) left
+            // a destroy waiting on it for its whole 10 minutes in CI (stop 27).
+            metadata: { name: "kube-router", namespace, labels, annotations: { [deletionPropagationAnnotation]: "background" } },
             spec: {
                 selector: { matchLabels: labels },
                 template: {

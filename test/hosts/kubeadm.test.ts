@@ -424,7 +424,13 @@ spec:
     });
 
     it("pulumi destroy drains the workers and resets every host", () => {
-        const r = must(stack.run(["destroy", "--yes", "--skip-preview"]));
+        const r = stack.run(["destroy", "--yes", "--skip-preview"]);
+        if (r.code !== 0) {
+            // What held it up, from the master, before the after hook tears the lab down.
+            const held = lab.ssh(master, "sudo kubectl --kubeconfig /etc/kubernetes/admin.conf get nodes,pods -A -o wide 2>&1; "
+                + "sudo kubectl --kubeconfig /etc/kubernetes/admin.conf -n kube-system logs --tail=40 -l component=kube-controller-manager 2>&1 || true");
+            assert.fail(`pulumi destroy failed:\n${r.stdout}\n${r.stderr}\nthe cluster then:\n${held}`);
+        }
         timings.destroy = r.ms;
         for (const host of [master, ...workers]) {
             assert.match(lab.ssh(host, "test -e /etc/kubernetes/kubelet.conf && echo joined || echo reset"), /^reset/, `${host.name} reset`);

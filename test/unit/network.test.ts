@@ -95,6 +95,11 @@ describe("kube-router's overlay (cluster.podNetworkOverlay, cluster.podNetworkEn
         assert.deepStrictEqual(daemonSet.spec.template.spec.containers[0].args, [...base, "--overlay-type=full", "--overlay-encap=fou"]);
     });
 
+    it("the DaemonSet is deleted in the background: a destroy does not wait for the garbage collector on a cluster it resets next", () => {
+        const daemonSet = kubeRouterManifests(undefined, { overlay: "subnet", encapsulation: "ipip" }).find(o => o.kind === "DaemonSet") as any;
+        assert.strictEqual(daemonSet.metadata.annotations["pulumi.com/deletionPropagationPolicy"], "background");
+    });
+
     it("refuses unknown values and an encapsulation no tunnel uses, naming the field", () => {
         const parse = (cluster: Record<string, unknown>) => parseStackConfig(rawStack({ layout: layout(2), cluster }));
         assert.match(configProblems(() => parse({ podNetworkOverlay: "vxlan" })).join("\n"), /^cluster\.podNetworkOverlay: must be 'subnet' .*'full'.*'none'/);
