@@ -3,7 +3,7 @@ import { Layout, Machine, MachineSku, quantityToMi, urlHost } from "../../config
 import { PodNetworkOverlay } from "../kubernetes/kube-router";
 import { managedNodeLabels, nodeLabels } from "../kubernetes/node-labels";
 import { RemoteCommand } from "./commands";
-import { StepPart } from "./scripts";
+import { StepPart, StepSettings } from "./scripts";
 import { HostConnection, hostStep, HostStepArgs, StepInputPart } from "./step";
 
 /** What every cluster host needs to know, besides its own machine (ClusterHosts fills it in). */
@@ -94,12 +94,18 @@ export function provisionParts(machine: Machine, sku: MachineSku, common: HostCo
     ];
 }
 
+/** Where the Kubernetes packages come from when not pkgs.k8s.io (lib.sh kubernetes_apt_source reads them). */
+function aptMirrorSettings(common: HostCommonArgs): StepSettings {
+    return {
+        ...(common.aptMirror ? { APT_MIRROR: common.aptMirror } : {}),
+        ...(common.aptMirrorKeyFingerprint ? { APT_KEY_FINGERPRINT: common.aptMirrorKeyFingerprint } : {}),
+    };
+}
+
 /** The kube-packages step: the cluster's release of `packages` (the script's default: kubelet, kubeadm, kubectl). */
 export function kubePackagesPart(common: HostCommonArgs, packages?: string): StepInputPart {
     return { step: "kube-packages", settings: {
-        K8S_VERSION: common.kubernetesVersion, ...(packages ? { KUBE_PACKAGES: packages } : {}),
-        ...(common.aptMirror ? { APT_MIRROR: common.aptMirror } : {}),
-        ...(common.aptMirrorKeyFingerprint ? { APT_KEY_FINGERPRINT: common.aptMirrorKeyFingerprint } : {}),
+        K8S_VERSION: common.kubernetesVersion, ...(packages ? { KUBE_PACKAGES: packages } : {}), ...aptMirrorSettings(common),
     } };
 }
 
@@ -109,9 +115,7 @@ export function kubePackagesPart(common: HostCommonArgs, packages?: string): Ste
  */
 export function kubeUpgradePart(common: HostCommonArgs, role: "control-plane" | "node", nodeName: string): StepPart {
     return { step: "kube-upgrade", settings: {
-        K8S_VERSION: common.kubernetesVersion, UPGRADE_ROLE: role, NODE_NAME: nodeName,
-        ...(common.aptMirror ? { APT_MIRROR: common.aptMirror } : {}),
-        ...(common.aptMirrorKeyFingerprint ? { APT_KEY_FINGERPRINT: common.aptMirrorKeyFingerprint } : {}),
+        K8S_VERSION: common.kubernetesVersion, UPGRADE_ROLE: role, NODE_NAME: nodeName, ...aptMirrorSettings(common),
     } };
 }
 

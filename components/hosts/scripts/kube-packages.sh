@@ -11,12 +11,12 @@ KUBE_PACKAGES="${KUBE_PACKAGES:-kubelet kubeadm kubectl}"
 kubelet_kubeconfig="${KUBELET_KUBECONFIG:-/etc/kubernetes/kubelet.conf}"
 
 version="${K8S_VERSION#v}"
-installed="$(dpkg-query -W -f='${Version}' kubelet 2>/dev/null || true)"
-if [[ -n "$installed" && "$installed" != "$version"-* && -f "$kubelet_kubeconfig" ]]; then
+installed="$(installed_kubernetes_release)"
+if [[ -n "$installed" && "$installed" != "$version" && -f "$kubelet_kubeconfig" ]]; then
   # A node of a running cluster: its packages move in the upgrade step (kube-upgrade.sh), the
   # control plane's first; here only whether the move is allowed, before anything changes.
-  kubernetes_upgrade_check "${installed%-*}" "$version"
-  log "this node runs Kubernetes ${installed%-*}: the upgrade step moves it to $version (the control plane first)"
+  kubernetes_upgrade_check "$installed" "$version"
+  log "this node runs Kubernetes $installed: the upgrade step moves it to $version (the control plane first)"
   exit 0
 fi
 

@@ -21,8 +21,7 @@ case "$UPGRADE_ROLE" in
 esac
 cordon_marker="${OPENPAI_STATE_DIR:-/var/lib/openpai}/upgrade-cordoned"
 version="${K8S_VERSION#v}"
-installed="$(dpkg-query -W -f='${Version}' kubelet 2>/dev/null || true)"
-installed="${installed%-*}"
+installed="$(installed_kubernetes_release)"
 
 if [[ ! -f "$kubelet_kubeconfig" || -z "$installed" || "$installed" == "$version" ]]; then
   [[ "${UPGRADE_PLAN:-0}" == 1 ]] || log "$NODE_NAME: nothing to upgrade (kubelet ${installed:-not installed}, ${K8S_VERSION} asked)"

@@ -153,7 +153,7 @@ mode: iptables
 conntrack: $conntrack
 CONFIG
 date -u +%FT%TZ | write_file "$init_started" 0644 >/dev/null || true
-init_args=() made=initialized
+made=initialized
 mapfile -t init_args < <(cgroup_v1_preflight_skip "$K8S_VERSION")
 if [[ -f "$restore/etcd/snapshot.db" ]]; then
   restore_control_plane

@@ -211,6 +211,15 @@ kubernetes_apt_source() {
   fi
 }
 
+# installed_kubernetes_release: the release of the kubelet package installed here (1.34.3, its
+# Debian revision dropped); empty when there is none. kube-packages and kube-upgrade both decide
+# from it whether this node is at the cluster's release.
+installed_kubernetes_release() {
+  local installed
+  installed="$(dpkg-query -W -f='${Version}' kubelet 2>/dev/null || true)"
+  echo "${installed%-*}"
+}
+
 # cgroup_v1: whether this host runs cgroup v1 (the unified hierarchy is not mounted on
 # /sys/fs/cgroup). kubelet v1.35 refuses to start on it unless its configuration sets
 # failCgroupV1: false, and kubeadm's SystemVerification fails on it (kubernetes/enhancements
